@@ -1,0 +1,13 @@
+"""dfd_razor: DFD distillation components for MMRazor.
+
+Importing the package applies the compatibility fixes of :mod:`dfd_razor.compat` (the pinned OpenMMLab stack on
+current torch) and registers DFD's connector, loss and distiller in ``mmrazor.registry.MODELS``. Configs load it
+with ``custom_imports = dict(imports=['dfd_razor'], allow_failed_imports=False)``.
+"""
+from . import compat  # noqa: F401  (must run before mmrazor.models is imported)
+
+compat.apply()
+
+from . import models  # noqa: E402,F401
+
+__version__ = '0.1.0'

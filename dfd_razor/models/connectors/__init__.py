@@ -1,0 +1,3 @@
+from .dfd_connector import DFDConnector
+
+__all__ = ['DFDConnector']

@@ -1,0 +1,3 @@
+from .multi_level_distiller import MultiLevelDistiller
+
+__all__ = ['MultiLevelDistiller']

@@ -1,0 +1,151 @@
+"""A ConfigurableDistiller that writes the per-level blocks itself and logs named loss terms separately."""
+import copy
+import inspect
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+from mmrazor.models.distillers import ConfigurableDistiller
+from mmrazor.registry import MODELS
+
+# Connector arguments filled with the level's student / teacher channels when a template leaves them out.
+STUDENT_CHANNEL_ARGS = ('in_channels', 'in_channel', 'student_channels')
+TEACHER_CHANNEL_ARGS = ('out_channels', 'out_channel', 'teacher_channels')
+
+
+@MODELS.register_module()
+class MultiLevelDistiller(ConfigurableDistiller):
+    """MMRazor's ``ConfigurableDistiller`` with per-level generation and named loss terms.
+
+    Upstream recipes repeat one connector/loss/mapping block per feature level by hand (MMRazor's MGD recipe: five
+    near-identical blocks). Here ``levels`` describes one level once and the distiller writes, for level i
+    (i-th entry of ``indices``, the ``data_idx`` into the recorded outputs):
+
+    - connectors ``{key}_{name}{i}`` from each template in ``levels['connectors']``, where the channel
+      arguments the template leaves out (``in_channels``/``in_channel``/``student_channels`` and
+      ``out_channels``/``out_channel``/``teacher_channels``) are set to the level's channels;
+    - a loss ``{loss_name}_{name}{i}`` from ``levels['loss']``;
+    - its forward mapping from ``levels['inputs']``, with ``data_idx`` and connector names filled in.
+
+    Hand-written ``connectors``, ``distill_losses`` and ``loss_forward_mappings`` may stand beside ``levels``.
+
+    A loss may return a dict of named, already weighted terms (``DFDLoss`` returns ``{'hd', 'ld'}``); each
+    becomes its own entry ``{loss}_{term}`` (logged as ``distill.loss_dfd_fpn0_hd``). Errors raised inside a
+    loss are re-raised with the loss (level) name in front.
+
+    Args:
+        levels (dict, optional): ``name`` (str), ``indices`` (list of int, or None for recorders that hold
+            one tensor), ``student_channels`` and ``teacher_channels`` (int, or a list with one entry per
+            level), ``connectors`` (dict of connector templates), ``loss`` (loss template), ``loss_name``
+            (str containing "loss", default ``'loss'``), ``inputs`` (loss forward argument -> record dict with
+            ``recorder``, ``from_student`` and optionally ``connector``, a key of ``connectors``).
+        **kwargs: ``ConfigurableDistiller``'s arguments.
+    """
+
+    def __init__(self, levels: Optional[Dict[str, Any]] = None, **kwargs) -> None:
+        if levels is not None:
+            kwargs = self._expand_levels(levels, kwargs)
+        self._check_records(kwargs.get('loss_forward_mappings') or {}, kwargs.get('student_recorders') or {},
+                            kwargs.get('teacher_recorders') or {}, kwargs.get('connectors') or {})
+        super().__init__(**kwargs)
+
+    @staticmethod
+    def _expand_levels(levels: Dict[str, Any], kwargs: Dict[str, Any]) -> Dict[str, Any]:
+        known = {'name', 'indices', 'student_channels', 'teacher_channels', 'connectors', 'loss', 'loss_name',
+                 'inputs'}
+        unknown = set(levels) - known
+        if unknown:
+            raise KeyError(f'distiller.levels has unknown keys {sorted(unknown)}; known: {sorted(known)}')
+        for key in ('name', 'loss', 'inputs'):
+            if key not in levels:
+                raise KeyError(f'distiller.levels needs the key {key!r}')
+        name = levels['name']
+        indices: List[Optional[int]] = list(levels.get('indices') or [None])
+        loss_name = levels.get('loss_name', 'loss')
+        if 'loss' not in loss_name:
+            raise ValueError(f'distiller.levels.loss_name must contain "loss" to be optimised, got {loss_name!r}')
+
+        def per_level(key: str) -> Sequence[Optional[int]]:
+            value: Union[None, int, Sequence[int]] = levels.get(key)
+            if value is None or isinstance(value, int):
+                return [value] * len(indices)
+            if len(value) != len(indices):
+                raise ValueError(f'distiller.levels.{key} has {len(value)} entries for {len(indices)} levels '
+                                 f'(indices={indices})')
+            return list(value)
+
+        s_channels, t_channels = per_level('student_channels'), per_level('teacher_channels')
+        connectors = dict(kwargs.get('connectors') or {})
+        losses = dict(kwargs.get('distill_losses') or {})
+        mappings = dict(kwargs.get('loss_forward_mappings') or {})
+        templates = levels.get('connectors') or {}
+        for i, data_idx in enumerate(indices):
+            tag = f'{name}{i}'
+            for key, template in templates.items():
+                cfg = copy.deepcopy(dict(template))
+                for args, channels, side in ((STUDENT_CHANNEL_ARGS, s_channels[i], 'student_channels'),
+                                             (TEACHER_CHANNEL_ARGS, t_channels[i], 'teacher_channels')):
+                    missing = [a for a in args if a in _init_args(cfg['type'])]
+                    for arg in missing:
+                        if arg not in cfg:
+                            if channels is None:
+                                raise KeyError(f'distiller.levels.{side} is needed to fill {arg} of connector '
+                                               f'{key!r} ({cfg["type"]}) at level {tag}')
+                            cfg[arg] = channels
+                connectors[f'{key}_{tag}'] = cfg
+            loss_key = f'{loss_name}_{tag}'
+            losses[loss_key] = copy.deepcopy(dict(levels['loss']))
+            mapping = {}
+            for arg, record in levels['inputs'].items():
+                record = dict(record)
+                if data_idx is not None:
+                    record.setdefault('data_idx', data_idx)
+                if 'connector' in record:
+                    if record['connector'] not in templates:
+                        raise KeyError(f'distiller.levels.inputs.{arg} names connector {record["connector"]!r}, '
+                                       f'which is not in distiller.levels.connectors {sorted(templates)}')
+                    record['connector'] = f'{record["connector"]}_{tag}'
+                mapping[arg] = record
+            mappings[loss_key] = mapping
+        kwargs = dict(kwargs)
+        kwargs.update(connectors=connectors, distill_losses=losses, loss_forward_mappings=mappings)
+        return kwargs
+
+    @staticmethod
+    def _check_records(mappings: Dict, student_recorders: Dict, teacher_recorders: Dict, connectors: Dict) -> None:
+        """Upstream skips optional loss arguments; every wired input is checked here, naming the loss."""
+        for loss_key, mapping in mappings.items():
+            for arg, record in mapping.items():
+                for field in ('recorder', 'from_student'):
+                    if field not in record:
+                        raise KeyError(f'{loss_key}.{arg}: the record needs {field!r}, got {dict(record)}')
+                side, recorders = (('student', student_recorders) if record['from_student'] else
+                                   ('teacher', teacher_recorders))
+                if record['recorder'] not in recorders:
+                    raise KeyError(f'{loss_key}.{arg}: recorder {record["recorder"]!r} is not among the {side} '
+                                   f'recorders {sorted(recorders)}')
+                if 'connector' in record and record['connector'] not in connectors:
+                    raise KeyError(f'{loss_key}.{arg}: connector {record["connector"]!r} is not among the '
+                                   f'connectors {sorted(connectors)}')
+
+    def compute_distill_losses(self) -> Dict[str, Any]:
+        """Compute every configured loss; dict-valued losses become one entry per term."""
+        losses: Dict[str, Any] = {}
+        for loss_name, forward_mappings in self.loss_forward_mappings.items():
+            try:
+                kwargs = {key: self.get_record(**record) for key, record in forward_mappings.items()}
+                loss = self.distill_losses[loss_name](**kwargs)
+            except (ValueError, RuntimeError, IndexError, KeyError) as e:
+                raise type(e)(f'{loss_name}: {e}') from e
+            if isinstance(loss, dict):
+                for term, value in loss.items():
+                    losses[f'{loss_name}_{term}'] = value
+            else:
+                losses[loss_name] = loss
+        return losses
+
+
+def _init_args(type_name: Any) -> Sequence[str]:
+    """Names of the ``__init__`` arguments of a registered connector type."""
+    cls = MODELS.get(type_name) if isinstance(type_name, str) else type_name
+    if cls is None:
+        raise KeyError(f'connector type {type_name!r} is not registered in mmrazor.registry.MODELS')
+    return list(inspect.signature(cls.__init__).parameters)

@@ -1,0 +1,3 @@
+from .dfd_loss import DFDLoss
+
+__all__ = ['DFDLoss']

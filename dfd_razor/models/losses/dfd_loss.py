@@ -1,0 +1,239 @@
+"""DFD loss: different constraints for high- and low-disparity regions (paper section 3, eqs. 2-7)."""
+from typing import Dict, Optional, Union
+
+import torch
+import torch.nn.functional as F
+from mmrazor.registry import MODELS
+from torch import Tensor, nn
+
+from ..utils.disparity import DISTANCES, THRESHOLD_SCOPES, THRESHOLDS, hd_mask
+
+CONSTRAINTS = ('mse', 'transform', 'transform+mse', 'pkd', None)
+RESIZE = ('student', 'teacher', None)
+
+
+@MODELS.register_module()
+class DFDLoss(nn.Module):
+    r"""Disparity Feature Distillation loss for one feature level.
+
+    `DFD: Distilling the Feature Disparity Differently for Detectors (ICML 2024)
+    <https://proceedings.mlr.press/v235/liu24ae.html>`_.
+
+    With student feature :math:`F^S`, teacher feature :math:`F^T` (N, C, H, W) and the learnable transform
+    :math:`f_{trans}` (applied by a connector, :class:`DFDConnector`):
+
+    .. math::
+        A(F) &= H W \cdot \mathrm{softmax}_{HW}\big(\tfrac{1}{C}\textstyle\sum_c |F_c|\big)     && (2)\\
+        D &= |A(F^T) - A(F^S)|,\quad P = \mathrm{mean}(D),\quad M = [D \ge P]                  && (3, 4)\\
+        L_{HD} &= \tfrac{1}{N}\textstyle\sum_{c}\sum_{(i,j): M=1} (F^T - f_{trans}(F^S))^2       && (5)\\
+        L_{LD} &= \tfrac{1}{N}\textstyle\sum_{c}\sum_{(i,j): M=0} |F^T - F^S|^p,\ p=2           && (6)\\
+        L &= \alpha L_{HD} + \beta L_{LD}                                                        && (7)
+
+    The mask is computed once per call, without gradient, in float32. The division by the batch size N is
+    not written in eqs. 5-6; it is how MGD and FGD (whose code DFD's weights follow) scale their sums, and the
+    scale at which the paper's alpha=2.8e-5, beta=1e-5 (one-stage) and alpha=3.5e-7, beta=1e-7 (two-stage) are
+    sensible.
+
+    Constraints (``hd_constraint``/``ld_constraint``), each summed over channels and the region's positions:
+
+    - ``'mse'``: the strict constraint :math:`|F^T - F^S|^p`, p = ``strict_power`` (table 9: 0.5, 1, 2, 4).
+    - ``'transform'``: :math:`(F^T - X)^2` with X = ``s_transformed``, the output of the connector wired to
+      that input: :class:`DFDConnector` for the paper's weak constraint (TF), MMRazor's ``MGDConnector`` for
+      MGD's generation as the weak constraint (table 10, "MGD + Ours").
+    - ``'transform+mse'``: both of the above, added (table 8, "TF + MSE").
+    - ``'pkd'``: :math:`(\hat F^T - \hat F^S)^2` with PKD's per-channel normalisation over (N, H, W) of the
+      whole maps before masking (table 10, "PKD + Ours").
+    - ``None``: the region is not distilled (table 1 rows 2-3, table 8 rows 3-4).
+
+    The ablation tables map to these switches:
+
+    ===========================  ==========================================================================
+    paper                         switches
+    ===========================  ==========================================================================
+    table 1, HD only / LD only    ``hd_constraint='mse', ld_constraint=None`` / ``hd_constraint=None``
+    table 1, HD+LD unsplit        ``split=False, hd_constraint='mse'`` (one weight, alpha, on all positions)
+    table 1, split                ``hd_constraint='mse', ld_constraint='mse'`` (alpha on HD, beta on LD)
+    table 1, split + DC (ours)    defaults
+    table 5, modules on whole map ``split=False, hd_constraint='transform'`` + the connector's structure
+    table 8                       ``hd_constraint``, ``ld_constraint`` in {'mse','transform','transform+mse'}
+    table 9                       ``strict_power`` in {0.5, 1, 2, 4}
+    table 10                      ``hd_constraint='transform'`` + ``MGDConnector``; ``hd_constraint='pkd'``
+    table 11                      ``distance`` in {'l1', 'l2'}
+    table 12                      ``threshold`` in {'mean', 'median'}
+    ===========================  ==========================================================================
+
+    Args:
+        alpha (float): Weight of :math:`L_{HD}` (of the whole-map loss when ``split=False``).
+        beta (float): Weight of :math:`L_{LD}`.
+        hd_constraint (str | None): Constraint on high-disparity positions. Defaults to ``'transform'``.
+        ld_constraint (str | None): Constraint on low-disparity positions. Defaults to ``'mse'``.
+        split (bool): Split the map into HD/LD regions (True, the paper) or apply ``hd_constraint`` with
+            weight ``alpha`` to every position (False: table 1 "unsplit", table 5).
+        strict_power (float): p of the strict constraint :math:`|F^T-F^S|^p`. Defaults to 2 (MSE).
+        distance (str): Disparity distance, ``'l1'`` (paper) or ``'l2'`` (squared difference).
+        threshold (str): Threshold statistic of D, ``'mean'`` (paper) or ``'median'``.
+        threshold_scope (str): ``'sample'``: P per image (our reading of eq. 4, which defines D per map);
+            ``'batch'``: one P over the whole batch.
+        temperature (float): Softmax temperature of eq. 2. Defaults to 1 (eq. 2 has none).
+        resize (str | None): When student and teacher maps differ in H, W: ``'student'`` resizes the student
+            inputs to the teacher's size, ``'teacher'`` the other way (bilinear); ``None`` raises an error.
+        return_terms (bool): Return ``{'hd': alpha*L_HD, 'ld': beta*L_LD}`` so that a distiller that accepts
+            dicts (:class:`MultiLevelDistiller`) logs them as separate entries; False returns their sum, a
+            single tensor, for MMRazor's plain ``ConfigurableDistiller``.
+    """
+
+    def __init__(self,
+                 alpha: float = 2.8e-5,
+                 beta: float = 1e-5,
+                 hd_constraint: Optional[str] = 'transform',
+                 ld_constraint: Optional[str] = 'mse',
+                 split: bool = True,
+                 strict_power: float = 2.0,
+                 distance: str = 'l1',
+                 threshold: str = 'mean',
+                 threshold_scope: str = 'sample',
+                 temperature: float = 1.0,
+                 resize: Optional[str] = None,
+                 return_terms: bool = True) -> None:
+        super().__init__()
+        for name, value, allowed in (('hd_constraint', hd_constraint, CONSTRAINTS),
+                                     ('ld_constraint', ld_constraint, CONSTRAINTS),
+                                     ('distance', distance, DISTANCES), ('threshold', threshold, THRESHOLDS),
+                                     ('threshold_scope', threshold_scope, THRESHOLD_SCOPES),
+                                     ('resize', resize, RESIZE)):
+            if value not in allowed:
+                raise ValueError(f'DFDLoss: {name} must be one of {allowed}, got {value!r}')
+        if split and hd_constraint is None and ld_constraint is None:
+            raise ValueError('DFDLoss: hd_constraint and ld_constraint are both None: nothing to distill')
+        if not split and hd_constraint is None:
+            raise ValueError('DFDLoss: split=False applies hd_constraint to the whole map; it must not be None')
+        if strict_power <= 0:
+            raise ValueError(f'DFDLoss: strict_power must be > 0, got {strict_power}')
+        if temperature <= 0:
+            raise ValueError(f'DFDLoss: temperature must be > 0, got {temperature}')
+        self.alpha = alpha
+        self.beta = beta
+        self.hd_constraint = hd_constraint
+        self.ld_constraint = ld_constraint if split else None
+        self.split = split
+        self.strict_power = strict_power
+        self.distance = distance
+        self.threshold = threshold
+        self.threshold_scope = threshold_scope
+        self.temperature = temperature
+        self.resize = resize
+        self.return_terms = return_terms
+
+    @property
+    def needs_transformed(self) -> bool:
+        """Whether an ``s_transformed`` input must be wired to this loss."""
+        return any(c is not None and c.startswith('transform') for c in (self.hd_constraint, self.ld_constraint))
+
+    def forward(self,
+                s_feature: Tensor,
+                t_feature: Tensor,
+                s_transformed: Optional[Tensor] = None,
+                s_attention: Optional[Tensor] = None) -> Union[Tensor, Dict[str, Tensor]]:
+        """Compute the loss of one level.
+
+        Args:
+            s_feature (Tensor): Student feature (N, C, H, W), mapped to the teacher's channels where they
+                differ; the strict (and PKD) constraint compares it with the teacher.
+            t_feature (Tensor): Teacher feature (N, C, H, W). Never receives gradient.
+            s_transformed (Tensor, optional): Connector output for the ``'transform'`` constraints.
+            s_attention (Tensor, optional): Student feature the attention map is computed from (any channel
+                count); defaults to ``s_feature``. Recipes whose channels differ pass the raw student feature,
+                so that the mask does not depend on the alignment layer.
+
+        Returns:
+            dict[str, Tensor] | Tensor: ``{'hd': ..., 'ld': ...}`` (``{'all': ...}`` when unsplit), already
+            weighted, or their sum when ``return_terms=False``.
+        """
+        t_feature = t_feature.detach()
+        self._check(s_feature, t_feature, s_transformed, s_attention)
+        size_t, size_s = t_feature.shape[2:], s_feature.shape[2:]
+        if size_t != size_s:
+            if self.resize == 'student':
+                s_feature = F.interpolate(s_feature, size_t, mode='bilinear', align_corners=False)
+                if s_transformed is not None:
+                    s_transformed = F.interpolate(s_transformed, size_t, mode='bilinear', align_corners=False)
+            else:
+                t_feature = F.interpolate(t_feature, size_s, mode='bilinear', align_corners=False)
+        if s_attention is not None and s_attention.shape[2:] != t_feature.shape[2:]:
+            s_attention = F.interpolate(s_attention, t_feature.shape[2:], mode='bilinear', align_corners=False)
+
+        n = t_feature.shape[0]
+        terms: Dict[str, Tensor] = {}
+        if not self.split:
+            terms['all'] = self.alpha / n * self._constrained_sum(self.hd_constraint, s_feature, t_feature,
+                                                                  s_transformed, None)
+        else:
+            mask = hd_mask(s_feature if s_attention is None else s_attention, t_feature, self.distance,
+                           self.threshold, self.threshold_scope, self.temperature)
+            if self.hd_constraint is not None:
+                terms['hd'] = self.alpha / n * self._constrained_sum(self.hd_constraint, s_feature, t_feature,
+                                                                     s_transformed, mask)
+            if self.ld_constraint is not None:
+                terms['ld'] = self.beta / n * self._constrained_sum(self.ld_constraint, s_feature, t_feature,
+                                                                    s_transformed, ~mask)
+        if self.return_terms:
+            return terms
+        return sum(terms.values())
+
+    def _constrained_sum(self, constraint: str, s_feature: Tensor, t_feature: Tensor,
+                         s_transformed: Optional[Tensor], region: Optional[Tensor]) -> Tensor:
+        """Sum over channels and the region's positions (all positions when ``region`` is None)."""
+        if constraint == 'mse':
+            per_pos = self._strict(t_feature - s_feature)
+        elif constraint == 'transform':
+            per_pos = (t_feature - s_transformed).square().sum(1, dtype=torch.float32)
+        elif constraint == 'transform+mse':
+            per_pos = ((t_feature - s_transformed).square().sum(1, dtype=torch.float32) +
+                       self._strict(t_feature - s_feature))
+        else:  # 'pkd'
+            per_pos = (_pkd_norm(t_feature) - _pkd_norm(s_feature)).square().sum(1, dtype=torch.float32)
+        if region is None:
+            return per_pos.sum()
+        return (per_pos * region).sum()
+
+    def _strict(self, diff: Tensor) -> Tensor:
+        """Per-position sum over channels of |diff|^p, shape (N, H, W), float32."""
+        p = self.strict_power
+        if p == 2:
+            powered = diff.square()
+        elif p == 1:
+            powered = diff.abs()
+        else:
+            # d|x|^p/dx is infinite at x=0 for p<1; the clamp keeps the gradient finite where T == S exactly.
+            powered = diff.abs().clamp_min(1e-12).pow(p) if p < 1 else diff.abs().pow(p)
+        return powered.sum(1, dtype=torch.float32)
+
+    def _check(self, s_feature: Tensor, t_feature: Tensor, s_transformed: Optional[Tensor],
+               s_attention: Optional[Tensor]) -> None:
+        for name, x in (('s_feature', s_feature), ('t_feature', t_feature), ('s_transformed', s_transformed),
+                        ('s_attention', s_attention)):
+            if x is not None and x.dim() != 4:
+                raise ValueError(f'DFDLoss: {name} must be (N, C, H, W), got shape {tuple(x.shape)}')
+        if s_feature.shape[:2] != t_feature.shape[:2]:
+            raise ValueError(
+                f'DFDLoss: student feature {tuple(s_feature.shape)} and teacher feature {tuple(t_feature.shape)} '
+                'differ in batch or channels; map the student to the teacher\'s channels with a connector '
+                '(e.g. ConvModuleConnector) on s_feature')
+        if s_transformed is None and self.needs_transformed:
+            raise ValueError('DFDLoss: a transform constraint is configured but no s_transformed input is wired; '
+                             'map s_transformed to the student feature through a DFDConnector')
+        if s_transformed is not None and s_transformed.shape != s_feature.shape:
+            raise ValueError(f'DFDLoss: s_transformed {tuple(s_transformed.shape)} must have the shape of '
+                             f's_feature {tuple(s_feature.shape)}: set the connector\'s out_channels to the '
+                             'teacher\'s channels')
+        if s_feature.shape[2:] != t_feature.shape[2:] and self.resize is None:
+            raise ValueError(
+                f'DFDLoss: student feature {tuple(s_feature.shape)} and teacher feature {tuple(t_feature.shape)} '
+                "differ in spatial size; set resize='student' or resize='teacher' to interpolate")
+
+
+def _pkd_norm(feat: Tensor) -> Tensor:
+    """PKD's normalisation: zero mean, unit std per channel over (N, H, W) (MMRazor ``PKDLoss.norm``)."""
+    mean = feat.mean(dim=(0, 2, 3), keepdim=True)
+    std = feat.std(dim=(0, 2, 3), keepdim=True)
+    return (feat - mean) / (std + 1e-6)
