@@ -1,0 +1,1 @@
+import dfd_razor  # noqa: F401  (compatibility fixes before any mmrazor import in the tests)

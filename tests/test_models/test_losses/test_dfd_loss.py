@@ -1,0 +1,236 @@
+"""DFDLoss against a plain-Python reference of eqs. 2-7 written in this test, plus gradients, variants, errors."""
+import math
+
+import pytest
+import torch
+
+from dfd_razor.models.connectors import DFDConnector
+from dfd_razor.models.losses import DFDLoss
+
+
+# ---- an independent reference: nested loops over plain Python floats ---------------------------------------
+def ref_mask(fs, ft, distance='l1', threshold='mean', temperature=1.0):
+    """Per sample list of HD booleans over positions (row-major), eqs. 2-4."""
+    n, c, h, w = fs.shape
+    masks = []
+    for b in range(n):
+        atts = []
+        for f in (ft, fs):
+            pooled = [sum(abs(float(f[b, k, i, j])) for k in range(c)) / c / temperature
+                      for i in range(h) for j in range(w)]
+            z = sum(math.exp(p) for p in pooled)
+            atts.append([h * w * math.exp(p) / z for p in pooled])
+        d = [abs(a - b_) if distance == 'l1' else (a - b_) ** 2 for a, b_ in zip(*atts)]
+        p = sum(d) / len(d) if threshold == 'mean' else sorted(d)[(len(d) - 1) // 2]
+        masks.append([x >= p for x in d])
+    return masks
+
+
+def ref_region_sum(a, b, masks, want_hd, power=2.0):
+    n, c, h, w = a.shape
+    total = 0.0
+    for s in range(n):
+        for i in range(h):
+            for j in range(w):
+                if masks is None or masks[s][i * w + j] == want_hd:
+                    total += sum(abs(float(a[s, k, i, j]) - float(b[s, k, i, j])) ** power for k in range(c))
+    return total
+
+
+@pytest.fixture
+def feats():
+    g = torch.Generator().manual_seed(0)
+    fs = torch.randn(2, 3, 4, 5, generator=g)
+    ft = torch.randn(2, 3, 4, 5, generator=g) * 2
+    x = torch.randn(2, 3, 4, 5, generator=g)  # stands for f_trans(F_S)
+    return fs, ft, x
+
+
+def test_default_matches_reference(feats):
+    fs, ft, x = feats
+    loss = DFDLoss(alpha=0.3, beta=0.7)
+    out = loss(fs, ft, s_transformed=x)
+    masks = ref_mask(fs, ft)
+    assert any(not v for m in masks for v in m) and any(v for m in masks for v in m)  # both regions present
+    assert set(out) == {'hd', 'ld'}
+    assert math.isclose(out['hd'].item(), 0.3 * ref_region_sum(ft, x, masks, True) / 2, rel_tol=1e-5)
+    assert math.isclose(out['ld'].item(), 0.7 * ref_region_sum(ft, fs, masks, False) / 2, rel_tol=1e-5)
+
+
+def test_hand_computed_tiny_case():
+    # N=1, C=1, H=1, W=3. Student zeros: A_S = [1, 1, 1]. Teacher [3, 0, 0]: A_T = 3 softmax([3, 0, 0])
+    # = [2.86, 0.071, 0.071], D = [1.86, 0.93, 0.93], mean 1.24: position 0 is HD, 1 and 2 are LD.
+    ft = torch.tensor([[[[3.0, 0.0, 0.0]]]])
+    fs = torch.zeros(1, 1, 1, 3)
+    x = torch.zeros(1, 1, 1, 3)
+    out = DFDLoss(alpha=1.0, beta=10.0)(fs, ft, s_transformed=x)
+    assert out['hd'].item() == pytest.approx(9.0)
+    assert out['ld'].item() == pytest.approx(0.0)
+    fs = torch.ones(1, 1, 1, 3) * 0.5  # uniform student: A_S = 1 everywhere, same split
+    out = DFDLoss(alpha=1.0, beta=10.0)(fs, ft, s_transformed=x)
+    assert out['ld'].item() == pytest.approx(10.0 * (0.25 + 0.25))
+
+
+@pytest.mark.parametrize('distance,threshold,temperature', [('l2', 'mean', 1.0), ('l1', 'median', 1.0),
+                                                             ('l1', 'mean', 0.5)])
+def test_mask_switches_match_reference(feats, distance, threshold, temperature):
+    fs, ft, x = feats
+    loss = DFDLoss(alpha=1.0, beta=1.0, hd_constraint='mse', ld_constraint='mse', distance=distance,
+                   threshold=threshold, temperature=temperature)
+    out = loss(fs, ft)
+    masks = ref_mask(fs, ft, distance, threshold, temperature)
+    assert math.isclose(out['hd'].item(), ref_region_sum(ft, fs, masks, True) / 2, rel_tol=1e-5)
+    assert math.isclose(out['ld'].item(), ref_region_sum(ft, fs, masks, False) / 2, rel_tol=1e-5)
+
+
+@pytest.mark.parametrize('p', [0.5, 1.0, 2.0, 4.0])
+def test_strict_power(feats, p):
+    fs, ft, _ = feats
+    out = DFDLoss(alpha=1.0, beta=1.0, hd_constraint=None, strict_power=p)(fs, ft)
+    assert set(out) == {'ld'}
+    assert math.isclose(out['ld'].item(), ref_region_sum(ft, fs, ref_mask(fs, ft), False, p) / 2, rel_tol=1e-4)
+
+
+def test_regions_of_table1(feats):
+    fs, ft, _ = feats
+    masks = ref_mask(fs, ft)
+    hd = DFDLoss(alpha=1.0, beta=1.0, hd_constraint='mse', ld_constraint=None)(fs, ft)
+    ld = DFDLoss(alpha=1.0, beta=1.0, hd_constraint=None, ld_constraint='mse')(fs, ft)
+    unsplit = DFDLoss(alpha=1.0, split=False, hd_constraint='mse')(fs, ft)
+    assert set(hd) == {'hd'} and set(ld) == {'ld'} and set(unsplit) == {'all'}
+    assert math.isclose(unsplit['all'].item(), ref_region_sum(ft, fs, None, True) / 2, rel_tol=1e-5)
+    # the unsplit loss is the sum of the two regions: the split only partitions positions
+    assert math.isclose(unsplit['all'].item(), hd['hd'].item() + ld['ld'].item(), rel_tol=1e-5)
+    assert math.isclose(hd['hd'].item(), ref_region_sum(ft, fs, masks, True) / 2, rel_tol=1e-5)
+
+
+def test_transform_on_whole_map_table5(feats):
+    fs, ft, x = feats
+    out = DFDLoss(alpha=2.0, split=False, hd_constraint='transform')(fs, ft, s_transformed=x)
+    assert math.isclose(out['all'].item(), 2.0 * ref_region_sum(ft, x, None, True) / 2, rel_tol=1e-5)
+
+
+def test_transform_plus_mse_table8(feats):
+    fs, ft, x = feats
+    masks = ref_mask(fs, ft)
+    out = DFDLoss(alpha=1.0, beta=1.0, hd_constraint='transform', ld_constraint='transform+mse')(
+        fs, ft, s_transformed=x)
+    expected = (ref_region_sum(ft, x, masks, False) + ref_region_sum(ft, fs, masks, False)) / 2
+    assert math.isclose(out['ld'].item(), expected, rel_tol=1e-5)
+
+
+def test_pkd_constraint_table10(feats):
+    fs, ft, _ = feats
+
+    def norm(f):  # per channel over N, H, W, unbiased std as PKD
+        out = f.clone()
+        for k in range(f.shape[1]):
+            vals = [float(v) for v in f[:, k].flatten()]
+            m = sum(vals) / len(vals)
+            sd = math.sqrt(sum((v - m) ** 2 for v in vals) / (len(vals) - 1))
+            out[:, k] = (f[:, k] - m) / (sd + 1e-6)
+        return out
+
+    masks = ref_mask(fs, ft)
+    out = DFDLoss(alpha=1.0, beta=1.0, hd_constraint='pkd', ld_constraint='mse')(fs, ft)
+    assert math.isclose(out['hd'].item(), ref_region_sum(norm(ft), norm(fs), masks, True) / 2, rel_tol=1e-4)
+
+
+def test_return_terms_false_sums(feats):
+    fs, ft, x = feats
+    terms = DFDLoss()(fs, ft, s_transformed=x)
+    total = DFDLoss(return_terms=False)(fs, ft, s_transformed=x)
+    assert torch.is_tensor(total) and total.dim() == 0
+    assert math.isclose(total.item(), (terms['hd'] + terms['ld']).item(), rel_tol=1e-6)
+
+
+def test_attention_from_raw_student(feats):
+    fs, ft, x = feats
+    raw = torch.randn(2, 7, 4, 5)  # a student with 7 channels, aligned to 3 elsewhere
+    out = DFDLoss(alpha=1.0, beta=1.0)(fs, ft, s_transformed=x, s_attention=raw)
+    n, _, h, w = ft.shape
+    masks = []
+    for b in range(n):  # attention of the raw 7-channel student against the teacher
+        pooled_t = [sum(abs(float(ft[b, k, i, j])) for k in range(3)) / 3 for i in range(h) for j in range(w)]
+        pooled_s = [sum(abs(float(raw[b, k, i, j])) for k in range(7)) / 7 for i in range(h) for j in range(w)]
+        at = [h * w * math.exp(p) / sum(math.exp(q) for q in pooled_t) for p in pooled_t]
+        as_ = [h * w * math.exp(p) / sum(math.exp(q) for q in pooled_s) for p in pooled_s]
+        d = [abs(a - b_) for a, b_ in zip(at, as_)]
+        masks.append([v >= sum(d) / len(d) for v in d])
+    assert math.isclose(out['ld'].item(), ref_region_sum(ft, fs, masks, False) / 2, rel_tol=1e-5)
+
+
+def test_gradients_flow_where_the_paper_says():
+    torch.manual_seed(0)
+    conn = DFDConnector(4, 4)
+    fs = torch.randn(2, 4, 5, 5, requires_grad=True)
+    ft = torch.randn(2, 4, 5, 5, requires_grad=True)
+    x = conn(fs)
+    x.retain_grad()
+    loss = DFDLoss(alpha=1.0, beta=1.0, return_terms=False)
+    total = loss(fs, ft, s_transformed=x)
+    total.backward()
+    mask = torch.tensor(ref_mask(fs.detach(), ft.detach())).view(2, 1, 5, 5).expand(2, 4, 5, 5)
+    # the transform output gets gradient only at HD positions
+    assert (x.grad[~mask] == 0).all()
+    assert (x.grad[mask] != 0).any()
+    # the transform's weights learn
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in conn.parameters())
+    # the teacher gets none
+    assert ft.grad is None
+    # the student feature through both regions: directly (LD) and through the transform (HD)
+    only_hd = fs.detach().clone().requires_grad_(True)
+    DFDLoss(alpha=1.0, beta=1.0, ld_constraint=None, return_terms=False)(
+        only_hd, ft, s_transformed=conn(only_hd)).backward()
+    only_ld = fs.detach().clone().requires_grad_(True)
+    DFDLoss(alpha=1.0, beta=1.0, hd_constraint=None, return_terms=False)(only_ld, ft).backward()
+    assert only_hd.grad.abs().sum() > 0 and only_ld.grad.abs().sum() > 0
+    assert (only_ld.grad[mask] == 0).all() and (only_ld.grad[~mask] != 0).any()
+    assert torch.allclose(fs.grad, only_hd.grad + only_ld.grad, atol=1e-6)
+
+
+@pytest.mark.parametrize('shape', [(2, 3, 1, 1), (2, 3, 4, 4)])
+def test_numerics_degenerate(shape):
+    zeros = torch.zeros(shape, requires_grad=True)
+    x = torch.zeros(shape, requires_grad=True)
+    total = DFDLoss(return_terms=False)(zeros, torch.zeros(shape), s_transformed=x)
+    total.backward()
+    assert torch.isfinite(total) and total.item() == 0.0
+    assert torch.isfinite(zeros.grad).all()
+    # strict power below 1 keeps finite gradients where T == S exactly
+    s = torch.zeros(shape, requires_grad=True)
+    DFDLoss(hd_constraint=None, strict_power=0.5, return_terms=False)(s, torch.zeros(shape)).backward()
+    assert torch.isfinite(s.grad).all()
+
+
+def test_half_precision_inputs():
+    torch.manual_seed(0)
+    fs, ft, x = (torch.randn(2, 3, 4, 4) for _ in range(3))
+    ref = DFDLoss()(fs, ft, s_transformed=x)
+    half = DFDLoss()(fs.bfloat16(), ft.bfloat16(), s_transformed=x.bfloat16())
+    for k in ref:
+        assert half[k].dtype == torch.float32
+        assert math.isclose(half[k].item(), ref[k].item(), rel_tol=2e-2)
+
+
+def test_resize_switch():
+    fs, x = torch.randn(1, 2, 4, 4), torch.randn(1, 2, 4, 4)
+    ft = torch.randn(1, 2, 8, 8)
+    with pytest.raises(ValueError, match=r'\(1, 2, 4, 4\).*\(1, 2, 8, 8\).*spatial'):
+        DFDLoss()(fs, ft, s_transformed=x)
+    up = DFDLoss(resize='student')(fs, ft, s_transformed=x)
+    down = DFDLoss(resize='teacher')(fs, ft, s_transformed=x)
+    assert all(torch.isfinite(v) for v in (*up.values(), *down.values()))
+
+
+def test_errors_name_shapes():
+    with pytest.raises(ValueError, match=r'\(1, 2, 4, 4\).*\(1, 3, 4, 4\).*channels'):
+        DFDLoss()(torch.randn(1, 2, 4, 4), torch.randn(1, 3, 4, 4), s_transformed=torch.randn(1, 2, 4, 4))
+    with pytest.raises(ValueError, match='s_transformed'):
+        DFDLoss()(torch.randn(1, 2, 4, 4), torch.randn(1, 2, 4, 4))
+    with pytest.raises(ValueError, match=r's_transformed \(1, 5, 4, 4\)'):
+        DFDLoss()(torch.randn(1, 2, 4, 4), torch.randn(1, 2, 4, 4), s_transformed=torch.randn(1, 5, 4, 4))
+    with pytest.raises(ValueError, match='hd_constraint'):
+        DFDLoss(hd_constraint='l1')
+    with pytest.raises(ValueError, match='nothing to distill'):
+        DFDLoss(hd_constraint=None, ld_constraint=None)
