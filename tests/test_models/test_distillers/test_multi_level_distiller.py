@@ -69,6 +69,7 @@ def test_levels_expand_to_connectors_losses_mappings():
 def test_one_training_step_two_widths():
     algo = algorithm()
     algo.init_weights()
+    algo.train()  # as the Runner does: puts the teacher's norm layers in eval mode (teacher_norm_eval)
     teacher_before = copy.deepcopy(algo.teacher.state_dict())
     student_before = {k: v.clone() for k, v in algo.student.state_dict().items()}
     optim = OptimWrapper(torch.optim.SGD([p for n, p in algo.named_parameters() if not n.startswith('teacher.')],
