@@ -1,0 +1,16 @@
+# The project's entry points. Each sets up what it needs first (tools/install.sh is idempotent and reuses the
+# cached mmcv wheel), so on a fresh machine these are the only commands to type.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export DFD_VENV := $(abspath $(VENV))
+
+.PHONY: install test bench-cost
+
+install:
+	bash tools/install.sh
+
+test: install
+	$(PY) -m pytest tests -q
+
+bench-cost: install
+	$(PY) benchmarks/step_cost.py
