@@ -1,0 +1,108 @@
+"""MMRazor's single-teacher algorithms, made to refuse training without their teacher and to inherit from it."""
+import re
+from typing import List, Optional, Sequence
+
+from mmengine.logging import print_log
+from mmengine.runner.checkpoint import CheckpointLoader
+from mmrazor.models.algorithms import FpnTeacherDistill, SingleTeacherDistill
+from mmrazor.registry import MODELS
+from torch import nn
+
+
+class TeacherCheckMixin:
+    """Strict teacher loading and the inheriting strategy, for MMRazor's single-teacher algorithms.
+
+    Upstream, ``SingleTeacherDistill`` loads ``teacher_ckpt`` with ``strict=False`` and trains on when it is
+    missing or belongs to another architecture: the student is then distilled from a random teacher, with
+    only a log line to show for it. Here:
+
+    - ``teacher_ckpt`` unset is an error, unless ``allow_random_teacher=True`` (smoke tests and teachers that are
+      trained in the same run on purpose);
+    - every tensor of the teacher must be in the checkpoint with the same shape; a missing file, missing keys
+      or shape mismatches are one error naming the path and the keys (``num_batches_tracked`` buffers, which
+      checkpoints of old BN layers lack, are exempt). Unexpected extra keys are logged, not fatal: model-zoo
+      checkpoints can carry extra entries (EMA copies, heads the teacher's config drops).
+    - ``inherit_from_teacher`` names student submodules (e.g. ``['neck', 'bbox_head']``) initialised from the
+      teacher's same-named submodules wherever name and shape match: the inheriting strategy (Kang et al.,
+      2021) the DFD paper uses. It runs at the end of ``init_weights``, which the Runner calls before it
+      loads a checkpoint, so ``--resume`` and ``load_from`` still win. A named submodule that shares no tensor
+      of equal shape with the teacher's is an error.
+    """
+
+    def __init__(self, teacher_ckpt: Optional[str] = None, allow_random_teacher: bool = False,
+                 inherit_from_teacher: Sequence[str] = (), **kwargs) -> None:
+        super().__init__(teacher_ckpt=None, **kwargs)  # type: ignore[call-arg]
+        self.teacher_ckpt = teacher_ckpt
+        self.inherit_from_teacher = list(inherit_from_teacher)
+        if not teacher_ckpt:
+            if not allow_random_teacher:
+                raise ValueError('model.teacher_ckpt is not set: a distillation run needs a trained teacher. Set '
+                                 'model.teacher_ckpt to a checkpoint path or URL (model.allow_random_teacher=True '
+                                 'only for smoke tests)')
+            return
+        load_teacher_strictly(self.teacher, teacher_ckpt)
+        self.teacher._is_init = True  # init_weights must not overwrite the loaded teacher
+
+    def init_weights(self) -> None:
+        super().init_weights()  # type: ignore[misc]
+        for name in self.inherit_from_teacher:
+            inherit(self.student.get_submodule(name), self.teacher.get_submodule(name), name)  # type: ignore
+
+
+def load_teacher_strictly(teacher: nn.Module, path: str) -> None:
+    """Load ``path`` into ``teacher``; raise naming the path and the keys if any teacher tensor is not covered."""
+    try:
+        ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f'model.teacher_ckpt: {path} can not be found') from e
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
+    state = {re.sub(r'^module\.', '', k): v for k, v in state.items()}
+    own = teacher.state_dict()
+    missing = [k for k in own if k not in state and not k.endswith('num_batches_tracked')]
+    mismatched = [f'{k}: checkpoint {tuple(state[k].shape)} vs teacher {tuple(v.shape)}' for k, v in own.items()
+                  if k in state and hasattr(state[k], 'shape') and tuple(state[k].shape) != tuple(v.shape)]
+    if missing or mismatched:
+        lines = [f'model.teacher_ckpt: {path} does not match the teacher ({type(teacher).__name__}): '
+                 f'{len(missing)} missing keys, {len(mismatched)} shape mismatches']
+        lines += [f'  missing: {k}' for k in missing[:10]] + (['  ...'] if len(missing) > 10 else [])
+        lines += [f'  shape: {m}' for m in mismatched[:10]] + (['  ...'] if len(mismatched) > 10 else [])
+        raise ValueError('\n'.join(lines))
+    unexpected = [k for k in state if k not in own]
+    if unexpected:
+        print_log(f'teacher checkpoint {path}: {len(unexpected)} keys the teacher does not use, e.g. '
+                  f'{unexpected[:3]}', logger='current')
+    teacher.load_state_dict({k: v for k, v in state.items() if k in own}, strict=False)
+
+
+def inherit(student: nn.Module, teacher: nn.Module, name: str) -> List[str]:
+    """Copy teacher tensors into the student where name and shape match; returns the copied names."""
+    s_state, t_state = student.state_dict(), teacher.state_dict()
+    copied = [k for k, v in s_state.items() if k in t_state and t_state[k].shape == v.shape]
+    if not copied:
+        raise ValueError(f'model.inherit_from_teacher: student.{name} and teacher.{name} share no tensor of equal '
+                         'name and shape')
+    student.load_state_dict({k: t_state[k] for k in copied}, strict=False)
+    skipped = len(s_state) - len(copied)
+    print_log(f'inheriting strategy: student.{name} takes {len(copied)} tensors from the teacher'
+              + (f', {skipped} kept (no match)' if skipped else ''), logger='current')
+    return copied
+
+
+@MODELS.register_module()
+class CheckedSingleTeacherDistill(TeacherCheckMixin, SingleTeacherDistill):
+    """``SingleTeacherDistill`` (the teacher runs its full forward) with :class:`TeacherCheckMixin`.
+
+    Args:
+        teacher_ckpt (str, optional): Teacher checkpoint, path or URL. Required unless ``allow_random_teacher``.
+        allow_random_teacher (bool): Accept a missing ``teacher_ckpt``. Defaults to False.
+        inherit_from_teacher (Sequence[str]): Student submodules initialised from the teacher. Defaults to ().
+        **kwargs: ``SingleTeacherDistill``'s other arguments.
+    """
+
+
+@MODELS.register_module()
+class CheckedFpnTeacherDistill(TeacherCheckMixin, FpnTeacherDistill):
+    """``FpnTeacherDistill`` (the teacher runs backbone and neck only) with :class:`TeacherCheckMixin`.
+
+    Args: as :class:`CheckedSingleTeacherDistill`.
+    """
