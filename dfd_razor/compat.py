@@ -18,8 +18,10 @@ Fixes:
    checkpoints (``--resume``) hold a ``HistoryBuffer`` and numpy scalars/arrays in ``message_hub`` and
    ``meta``: loading fails with "Unsupported global". We allow exactly those types
    (``torch.serialization.add_safe_globals``): the message hub's buffer class and numpy's scalar, array and
-   dtype reconstructors. ``weights_only`` stays on, so a checkpoint that pickles anything else (arbitrary
-   code) is still refused.
+   dtype reconstructors. A buffer's state also holds its default statistics methods, which pickle stores as
+   ``getattr(HistoryBuffer, 'min')`` etc.; for ``getattr`` we allow only a stand-in that serves exactly those
+   four lookups (the real ``getattr`` would open everything). ``weights_only`` stays on, so a checkpoint that
+   pickles anything else (arbitrary code) is still refused.
 3. ``mmpose_torchvision``: ``mmpose.visualization.simcc_vis`` imports ``torchvision`` for ``ToPILImage``,
    and a Runner in the mmpose scope imports it through ``register_all_modules``. torchvision has no CPU build
    beside torch 2.13 here (it would pull a CUDA torch). When torchvision is absent, that one module is loaded
@@ -89,7 +91,25 @@ def checkpoint_safe_globals() -> List[Any]:
         from numpy.core.multiarray import _reconstruct, scalar
     dtypes = [type(np.dtype(t)) for t in ('float64', 'float32', 'float16', 'int64', 'int32', 'int16', 'int8',
                                           'uint8', 'bool')]
-    return [HistoryBuffer, scalar, _reconstruct, np.ndarray, np.dtype] + dtypes
+    # pickle (protocol 2, torch.save's default) writes HistoryBuffer.min as getattr(HistoryBuffer, 'min'),
+    # under the name __builtin__.getattr (builtins.getattr from protocol 3 on).
+    getattrs = [(_history_buffer_getattr, '__builtin__.getattr'), (_history_buffer_getattr, 'builtins.getattr')]
+    return [HistoryBuffer, scalar, _reconstruct, np.ndarray, np.dtype] + dtypes + getattrs
+
+
+_HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')
+
+
+def _history_buffer_getattr(obj: Any, name: str) -> Any:
+    """``getattr`` while loading with ``weights_only``: only ``HistoryBuffer``'s default statistics methods,
+    which a buffer's pickled state (``_statistics_methods``) refers to."""
+    import pickle
+
+    from mmengine.logging.history_buffer import HistoryBuffer
+    if obj is HistoryBuffer and name in _HISTORY_BUFFER_STATISTICS:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(f'getattr({obj!r}, {name!r}) is not allowed: dfd_razor.compat allows getattr only '
+                                 f'for HistoryBuffer.{{{",".join(_HISTORY_BUFFER_STATISTICS)}}}')
 
 
 def _fix_checkpoint_globals() -> None:
