@@ -57,6 +57,7 @@ def run_py(code, mode, tmp_path, env=None, timeout=240):
     full_env = dict(os.environ)
     full_env['PYTHONPATH'] = os.pathsep.join([str(REPO)] + [p for p in [os.environ.get('PYTHONPATH')] if p])
     full_env['TORCH_HOME'] = str(tmp_path / 'torch_home')  # never the user's hub cache
+    full_env['DFD_RAZOR_NO_STARTUP'] = '1'  # the startup hook (dfd_razor_startup.py) would apply every fix
     for key, value in (env or {}).items():  # None: unset
         if value is None:
             full_env.pop(key, None)
@@ -371,3 +372,24 @@ def test_torchvision_urls_agree_with_mmengine():
     table = mmengine.load(str(Path(mmengine.__file__).parent / 'hub' / 'torchvision_0.12.json'))
     for name, url in compat.TORCHVISION_URLS.items():
         assert table[name] == url, name
+
+
+def test_startup_hook_applies_fixes_before_mmrazor(tmp_path):
+    """What `mim train mmrazor` relies on: a process that imports mmrazor first still gets the fixes."""
+    code = textwrap.dedent("""
+        import json, sys
+        import mmrazor.models
+        from mmrazor.registry import MODELS
+        print('RESULT ' + json.dumps({'applied': sys.modules['dfd_razor.compat'].APPLIED,
+                                      'fpn': MODELS.get('FpnTeacherDistill') is not None}))
+        """)
+    env = {k: v for k, v in os.environ.items() if k != 'DFD_RAZOR_NO_STARTUP'}
+    proc = subprocess.run([sys.executable, '-c', code], cwd=str(tmp_path), env=env, capture_output=True, text=True,
+                          timeout=240)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith('RESULT ')]
+    assert proc.returncode == 0 and lines, proc.stderr[-3000:]
+    result = json.loads(lines[-1][len('RESULT '):])
+    assert 'mmrazor_quantization' in result['applied'] and result['fpn']
+    off = subprocess.run([sys.executable, '-c', 'import mmrazor.models'], cwd=str(tmp_path),
+                         env=dict(env, DFD_RAZOR_NO_STARTUP='1'), capture_output=True, text=True, timeout=240)
+    assert off.returncode != 0 and 'torch>=1.13' in off.stderr

@@ -91,10 +91,16 @@ pip_install -q -c "$TORCH_PIN" "$WHEEL_DIR"/mmcv-*.whl
 step "dfd_razor (editable)"
 pip_install -q --no-deps --no-build-isolation -e "$REPO"
 
+# mim train mmrazor runs MMRazor's train.py, which imports mmrazor before our custom_imports: a startup hook
+# applies dfd_razor's fixes first in every process of this environment (see dfd_razor_startup.py).
+SITE=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+echo 'import dfd_razor_startup' > "$SITE/dfd_razor_startup.pth"
+
 step "checking the stack imports"
 "$PY" - <<'EOF'
-import dfd_razor  # applies the compatibility fixes before anything below imports
-import mmcv, mmcv.ops, mmdet, mmengine, mmpose, mmrazor.models, mmseg, mmyolo, torch
+import mmrazor.models  # before dfd_razor: the startup hook must apply the compatibility fixes by itself
+import dfd_razor
+import mmcv, mmcv.ops, mmdet, mmengine, mmpose, mmseg, mmyolo, torch
 print('  torch', torch.__version__, '| mmcv', mmcv.__version__, '| mmengine', mmengine.__version__,
       '| mmdet', mmdet.__version__, '| mmyolo', mmyolo.__version__, '| mmrazor', mmrazor.__version__,
       '| mmpose', mmpose.__version__, '| mmseg', mmseg.__version__)

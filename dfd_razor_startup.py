@@ -1,0 +1,41 @@
+"""Interpreter-startup hook: apply dfd_razor's compatibility fixes before the first ``import mmrazor``.
+
+Processes that do not import dfd_razor before mmrazor need it: ``mim train mmrazor <recipe>`` runs MMRazor's own
+train.py, which imports ``mmrazor.models`` (and fails on torch 2.x) before it reads the recipe's
+``custom_imports``. tools/install.sh writes a one-line ``dfd_razor_startup.pth`` into the virtual environment's
+site-packages that imports this module. It costs nothing at startup: it only registers a finder, which on the
+first import of ``mmrazor`` runs ``dfd_razor.compat.apply()`` and removes itself. ``DFD_RAZOR_NO_STARTUP=1``
+switches it off (the compatibility tests use it to show each failure without its fix).
+"""
+import importlib.abc
+import os
+import sys
+
+
+class _ApplyCompatBeforeMMRazor(importlib.abc.MetaPathFinder):
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname == 'mmrazor':
+            sys.meta_path.remove(self)
+            _load_compat().apply()
+        return None
+
+
+def _load_compat():
+    """dfd_razor.compat alone: importing the package would import mmrazor from inside mmrazor's import."""
+    import importlib.util
+    import os.path as osp
+    if 'dfd_razor.compat' in sys.modules:
+        return sys.modules['dfd_razor.compat']
+    package = importlib.util.find_spec('dfd_razor')
+    path = osp.join(package.submodule_search_locations[0], 'compat.py')
+    spec = importlib.util.spec_from_file_location('dfd_razor.compat', path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules['dfd_razor.compat'] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+if os.environ.get('DFD_RAZOR_NO_STARTUP') != '1' and not any(
+        type(f).__name__ == '_ApplyCompatBeforeMMRazor' for f in sys.meta_path):
+    sys.meta_path.insert(0, _ApplyCompatBeforeMMRazor())

@@ -1,0 +1,95 @@
+"""tools/train.py, tools/test.py, tools/dist_train.sh and mim on the CPU demo recipe with the real tiny_coco data."""
+import glob
+import json
+import os.path as osp
+
+import torch
+
+from tools_helpers import DATA, DEMO, ROOT, SHORT, run
+
+
+def losses_by_iter(work_dir):
+    """{iter: {key: value}} from mmengine's scalars.json of every run in the work dir."""
+    out = {}
+    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
+        for line in open(path):
+            rec = json.loads(line)
+            if 'loss' in rec:
+                out[rec['step']] = {k: v for k, v in rec.items() if 'loss' in k}
+    return out
+
+
+def state(path):
+    return torch.load(path, map_location='cpu', weights_only=True)
+
+
+def test_distributed_two_process_train_resume_and_test(tmp_path, teacher_ckpt):
+    work = str(tmp_path / 'dist')
+    opts = SHORT + [f'model.teacher_ckpt={teacher_ckpt}']
+    run(['-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29511', 'tools/train.py', DEMO,
+         '--launcher', 'pytorch', '--work-dir', work, '--cfg-options'] + opts)
+    assert osp.isfile(osp.join(work, 'iter_4.pth'))
+    ckpt = state(osp.join(work, 'iter_4.pth'))
+    assert ckpt['meta']['iter'] == 4
+    # resumed from iteration 4, training continues to 6 in 2 processes again
+    run(['-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29512', 'tools/train.py', DEMO,
+         '--launcher', 'pytorch', '--work-dir', work, '--resume', '--cfg-options'] + opts +
+        ['train_cfg.max_iters=6'])
+    assert state(osp.join(work, 'iter_6.pth'))['meta']['iter'] == 6
+    assert set(losses_by_iter(work)) >= {1, 2, 3, 4, 5, 6}
+    # evaluation of the distilled student, 2 processes
+    out = str(tmp_path / 'metrics.json')
+    run(['-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29513', 'tools/test.py', DEMO,
+         osp.join(work, 'iter_6.pth'), '--launcher', 'pytorch', '--work-dir', work, '--out-metrics', out])
+    metrics = json.load(open(out))
+    assert metrics['checkpoint'].endswith('iter_6.pth')
+
+
+def test_resume_is_exact(tmp_path, teacher_ckpt):
+    opts = SHORT + [f'model.teacher_ckpt={teacher_ckpt}']
+    straight, halves = str(tmp_path / 'straight'), str(tmp_path / 'halves')
+    run(['tools/train.py', DEMO, '--work-dir', straight, '--cfg-options'] + opts)
+    run(['tools/train.py', DEMO, '--work-dir', halves, '--cfg-options'] + opts + ['train_cfg.max_iters=2'])
+    run(['tools/train.py', DEMO, '--work-dir', halves, '--resume', '--cfg-options'] + opts)
+    a, b = losses_by_iter(straight), losses_by_iter(halves)
+    assert sorted(a) == sorted(b) == [1, 2, 3, 4]
+    for it in (3, 4):
+        for key in a[it]:
+            assert abs(a[it][key] - b[it][key]) <= 1e-5 * max(1.0, abs(a[it][key])), (it, key, a[it][key], b[it][key])
+    sa, sb = state(osp.join(straight, 'iter_4.pth')), state(osp.join(halves, 'iter_4.pth'))
+    connectors = [k for k in sa['state_dict'] if k.startswith('distiller.connectors.')]
+    assert connectors
+    for k, v in sa['state_dict'].items():
+        assert torch.allclose(v.float(), sb['state_dict'][k].float(), atol=1e-6), k
+    for (ka, va), (kb, vb) in zip(sa['optimizer']['state'].items(), sb['optimizer']['state'].items()):
+        assert torch.allclose(va['momentum_buffer'], vb['momentum_buffer'], atol=1e-6), ka
+
+
+def test_mim_train_mmrazor_runs_a_recipe(tmp_path, teacher_ckpt):
+    work = str(tmp_path / 'mim')
+    mim = osp.join(osp.dirname(__import__('sys').executable), 'mim')
+    import os
+    import subprocess
+    proc = subprocess.run([mim, 'train', 'mmrazor', DEMO, '--work-dir', work, '--cfg-options'] + SHORT +
+                          ['train_cfg.max_iters=2', f'model.teacher_ckpt={teacher_ckpt}'],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, DFD_DATA_ROOT=DATA))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert osp.isfile(osp.join(work, 'iter_2.pth'))
+    assert 'distill.loss_dfd_fpn0_hd' in open(glob.glob(osp.join(work, '*', '*.log'))[0]).read()
+
+
+def test_bad_inputs_give_one_line_errors(tmp_path, teacher_ckpt):
+    proc = run(['tools/train.py', 'recipes/cpu_demo/no_such_recipe.py'], check=False)
+    assert proc.returncode == 2 and 'config file not found: recipes/cpu_demo/no_such_recipe.py' in proc.stderr + proc.stdout
+    proc = run(['tools/train.py', DEMO, '--cfg-options', 'train_dataloader.dataset.data_root=/nonexistent/coco/',
+                f'model.teacher_ckpt={teacher_ckpt}'], check=False)
+    assert proc.returncode == 2
+    assert 'train_dataloader.dataset.data_root: /nonexistent/coco/ does not exist' in proc.stderr + proc.stdout
+    # a checkpoint of another architecture: the teacher's own checkpoint given as the distillation checkpoint
+    proc = run(['tools/test.py', DEMO, teacher_ckpt, '--work-dir', str(tmp_path)], check=False)
+    assert proc.returncode == 2
+    line = [ln for ln in (proc.stderr + proc.stdout).splitlines() if 'does not fit' in ln]
+    assert line and teacher_ckpt in line[0] and 'architecture.backbone.conv1.weight' in line[0]
+    proc = run(['tools/test.py', DEMO, str(tmp_path / 'missing.pth')], check=False)
+    assert proc.returncode == 2 and 'checkpoint file not found' in proc.stderr + proc.stdout

@@ -1,0 +1,89 @@
+"""Evaluate a recipe's distilled student (or, with --teacher, its teacher) with the task's metric.
+
+    python tools/test.py RECIPE CHECKPOINT [--teacher] [--work-dir DIR] [--out-metrics FILE]
+        [--cfg-options ...] [--launcher pytorch]
+
+CHECKPOINT is a training checkpoint of the recipe (distiller, teacher and student inside) or an exported student
+(tools/export_student.py); it must fit the model exactly: a checkpoint of another architecture is an error that
+names the file and the keys. The metrics (COCO bbox/segm mAP, keypoint AP, mIoU: whatever the recipe's
+test_evaluator computes) are written as JSON to --out-metrics (default: <work dir>/test_metrics.json), which
+tools/compare.py reads.
+"""
+import argparse
+import json
+import os.path as osp
+
+import dfd_razor  # noqa: F401
+from dfd_razor.launch import (RecipeError, check_checkpoint, check_data, common_parser, load_config, run_cli,
+                              set_local_rank)
+from mmengine.config import ConfigDict
+from mmengine.dist import is_main_process
+from mmengine.hub import get_config
+from mmengine.runner import Runner
+from mmengine.runner.checkpoint import _load_checkpoint
+
+
+def parse_args() -> argparse.Namespace:
+    parser = common_parser('Evaluate a dfd-razor recipe')
+    parser.add_argument('checkpoint', nargs='?', default=None,
+                        help='checkpoint to evaluate (with --teacher: defaults to model.teacher_ckpt)')
+    parser.add_argument('--teacher', action='store_true', help="evaluate the recipe's teacher instead of the student")
+    parser.add_argument('--out-metrics', help='JSON file for the metrics (default: <work dir>/test_metrics.json)')
+    args = parser.parse_args()
+    set_local_rank(args)
+    return args
+
+
+def teacher_model(cfg) -> ConfigDict:
+    if 'teacher' not in cfg.model:
+        raise RecipeError(f'--teacher: {cfg.filename} is not a distillation recipe (no model.teacher)')
+    teacher = cfg.model.teacher
+    if 'cfg_path' in teacher:
+        teacher = get_config(teacher['cfg_path']).model
+    return ConfigDict(teacher)
+
+
+def strict_load(runner: Runner, path: str) -> None:
+    """Load ``path`` into the runner's model, refusing any missing, unexpected or mis-shaped tensor."""
+    ckpt = _load_checkpoint(path, map_location='cpu')
+    state = ckpt.get('state_dict', ckpt)
+    model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+    own = model.state_dict()
+    missing = [k for k in own if k not in state and not k.endswith('num_batches_tracked')]
+    unexpected = [k for k in state if k not in own]
+    shapes = [k for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
+    if missing or unexpected or shapes:
+        raise RecipeError(f'checkpoint {path} does not fit {type(model).__name__}: {len(missing)} missing '
+                          f'(e.g. {missing[:3]}), {len(unexpected)} unexpected (e.g. {unexpected[:3]}), '
+                          f'{len(shapes)} shape mismatches (e.g. {shapes[:3]})')
+    model.load_state_dict({k: v for k, v in state.items()}, strict=False)
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    checkpoint = args.checkpoint
+    if args.teacher:
+        checkpoint = checkpoint or cfg.model.get('teacher_ckpt')
+        cfg.model = teacher_model(cfg)
+    if not checkpoint:
+        raise RecipeError('no checkpoint given')
+    check_checkpoint(checkpoint)
+    check_data(cfg, ['test_dataloader'])
+    cfg.load_from = None
+    if 'teacher' in cfg.model:
+        cfg.model.teacher_ckpt, cfg.model.allow_random_teacher = None, True  # its weights come from the checkpoint
+    runner = Runner.from_cfg(cfg)
+    strict_load(runner, checkpoint)
+    runner._has_loaded = True  # the checkpoint is in; do not let load_or_resume() touch the weights
+    metrics = runner.test()
+    if is_main_process():
+        out = args.out_metrics or osp.join(cfg.work_dir, 'test_metrics.json')
+        with open(out, 'w') as f:
+            json.dump({'config': args.config, 'checkpoint': checkpoint, 'teacher': args.teacher,
+                       'metrics': {k: float(v) for k, v in metrics.items()}}, f, indent=2)
+        print(f'metrics written to {out}')
+
+
+if __name__ == '__main__':
+    run_cli(main)
