@@ -6,6 +6,10 @@ train.py, which imports ``mmrazor.models`` (and fails on torch 2.x) before it re
 site-packages that imports this module. It costs nothing at startup: it only registers a finder, which on the
 first import of ``mmrazor`` runs ``dfd_razor.compat.apply()`` and removes itself. ``DFD_RAZOR_NO_STARTUP=1``
 switches it off (the compatibility tests use it to show each failure without its fix).
+
+It also lets ``mim train mmrazor ... --launcher pytorch`` start: mim launches MMRazor's tools/train.py (and test.py)
+through ``torch.distributed.launch``, which on torch 2 passes ``--local-rank=N``, while MMRazor's scripts accept
+only ``--local_rank`` (mmrazor #599). For those two scripts alone the argument is respelled in ``sys.argv``.
 """
 import importlib.abc
 import os
@@ -36,6 +40,16 @@ def _load_compat():
     return module
 
 
-if os.environ.get('DFD_RAZOR_NO_STARTUP') != '1' and not any(
-        type(f).__name__ == '_ApplyCompatBeforeMMRazor' for f in sys.meta_path):
-    sys.meta_path.insert(0, _ApplyCompatBeforeMMRazor())
+def _respell_local_rank(argv):
+    """MMRazor's tools/{train,test}.py: --local-rank[=N] -> --local_rank[=N] (mmrazor #599)."""
+    script = argv[0].replace(os.sep, '/') if argv else ''
+    if not (script.endswith('mmrazor/.mim/tools/train.py') or script.endswith('mmrazor/.mim/tools/test.py')):
+        return argv
+    return [a.replace('--local-rank', '--local_rank', 1) if a.startswith('--local-rank') else a for a in argv]
+
+
+if os.environ.get('DFD_RAZOR_NO_STARTUP') != '1':
+    if not any(type(f).__name__ == '_ApplyCompatBeforeMMRazor' for f in sys.meta_path):
+        sys.meta_path.insert(0, _ApplyCompatBeforeMMRazor())
+    if hasattr(sys, 'argv'):
+        sys.argv[:] = _respell_local_rank(sys.argv)

@@ -393,3 +393,16 @@ def test_startup_hook_applies_fixes_before_mmrazor(tmp_path):
     off = subprocess.run([sys.executable, '-c', 'import mmrazor.models'], cwd=str(tmp_path),
                          env=dict(env, DFD_RAZOR_NO_STARTUP='1'), capture_output=True, text=True, timeout=240)
     assert off.returncode != 0 and 'torch>=1.13' in off.stderr
+
+
+def test_startup_hook_lets_mmrazor_train_accept_local_rank(tmp_path):
+    """mim's `--launcher pytorch` passes --local-rank=N (torch 2); MMRazor's train.py only knows --local_rank."""
+    import mmrazor
+    train = os.path.join(os.path.dirname(mmrazor.__file__), '.mim', 'tools', 'train.py')
+    args = [sys.executable, train, str(tmp_path / 'missing_config.py'), '--local-rank=0']
+    env = {k: v for k, v in os.environ.items() if k != 'DFD_RAZOR_NO_STARTUP'}
+    source = open(train).read()  # the upstream problem: only the underscore spelling is declared
+    assert "'--local_rank'" in source and "'--local-rank'" not in source
+    with_hook = subprocess.run(args, env=env, capture_output=True, text=True, timeout=240)
+    assert 'unrecognized arguments' not in with_hook.stderr
+    assert 'missing_config.py' in with_hook.stderr  # it got past argparse, to reading the (missing) config
