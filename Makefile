@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export DFD_VENV := $(abspath $(VENV))
 
-.PHONY: install test bench-cost
+.PHONY: install test demo bench-cost
 
 install:
 	bash tools/install.sh
@@ -14,3 +14,6 @@ test: install
 
 bench-cost: install
 	$(PY) benchmarks/step_cost.py
+
+demo: install
+	$(PY) tools/demo.py
