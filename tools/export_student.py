@@ -14,6 +14,7 @@ import os
 import os.path as osp
 
 import dfd_razor  # noqa: F401
+from dfd_razor.checkpoint import state_mismatch
 import torch
 from dfd_razor.export import student_state_dict
 from dfd_razor.launch import RecipeError, check_checkpoint, load_config, run_cli
@@ -56,14 +57,9 @@ def main() -> None:
         raise RecipeError(f'{args.checkpoint}: {e}')
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     model = MODELS.build(student_cfg.model)
-    own = model.state_dict()
-    missing = [k for k in own if k not in state and not k.endswith('num_batches_tracked')]
-    extra = [k for k in state if k not in own]
-    shapes = [k for k in own if k in state and tuple(own[k].shape) != tuple(state[k].shape)]
-    if missing or extra or shapes:
-        raise RecipeError(f'{args.checkpoint} does not hold the student of {args.config}: {len(missing)} missing '
-                          f'(e.g. {missing[:3]}), {len(extra)} unexpected (e.g. {extra[:3]}), {len(shapes)} shape '
-                          f'mismatches (e.g. {shapes[:3]})')
+    mismatch = state_mismatch(model.state_dict(), state)
+    if mismatch:
+        raise RecipeError(f'{args.checkpoint} does not hold the student of {args.config}: {mismatch.summary()}')
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     torch.save({'state_dict': state, 'meta': dict(source=args.checkpoint, recipe=args.config,
                                                   ema=not args.no_ema)}, args.out)

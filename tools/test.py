@@ -14,6 +14,7 @@ import json
 import os.path as osp
 
 import dfd_razor  # noqa: F401
+from dfd_razor.checkpoint import state_mismatch
 from dfd_razor.launch import (RecipeError, check_checkpoint, check_data, common_parser, load_config, run_cli,
                               set_local_rank)
 from mmengine.config import ConfigDict
@@ -48,15 +49,10 @@ def strict_load(runner: Runner, path: str) -> None:
     ckpt = _load_checkpoint(path, map_location='cpu')
     state = ckpt.get('state_dict', ckpt)
     model = runner.model.module if hasattr(runner.model, 'module') else runner.model
-    own = model.state_dict()
-    missing = [k for k in own if k not in state and not k.endswith('num_batches_tracked')]
-    unexpected = [k for k in state if k not in own]
-    shapes = [k for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
-    if missing or unexpected or shapes:
-        raise RecipeError(f'checkpoint {path} does not fit {type(model).__name__}: {len(missing)} missing '
-                          f'(e.g. {missing[:3]}), {len(unexpected)} unexpected (e.g. {unexpected[:3]}), '
-                          f'{len(shapes)} shape mismatches (e.g. {shapes[:3]})')
-    model.load_state_dict({k: v for k, v in state.items()}, strict=False)
+    mismatch = state_mismatch(model.state_dict(), state)
+    if mismatch:
+        raise RecipeError(f'checkpoint {path} does not fit {type(model).__name__}: {mismatch.summary()}')
+    model.load_state_dict(state, strict=False)
 
 
 def main() -> None:

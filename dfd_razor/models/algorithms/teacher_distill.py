@@ -8,6 +8,8 @@ from mmrazor.models.algorithms import FpnTeacherDistill, SingleTeacherDistill
 from mmrazor.registry import MODELS
 from torch import nn
 
+from ...checkpoint import state_mismatch
+
 
 class TeacherCheckMixin:
     """Strict teacher loading and the inheriting strategy, for MMRazor's single-teacher algorithms.
@@ -58,16 +60,15 @@ def load_teacher_strictly(teacher: nn.Module, path: str) -> None:
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
     state = {re.sub(r'^module\.', '', k): v for k, v in state.items()}
     own = teacher.state_dict()
-    missing = [k for k in own if k not in state and not k.endswith('num_batches_tracked')]
-    mismatched = [f'{k}: checkpoint {tuple(state[k].shape)} vs teacher {tuple(v.shape)}' for k, v in own.items()
-                  if k in state and hasattr(state[k], 'shape') and tuple(state[k].shape) != tuple(v.shape)]
+    mismatch = state_mismatch(own, state)
+    missing, mismatched = mismatch.missing, mismatch.shapes
     if missing or mismatched:
         lines = [f'model.teacher_ckpt: {path} does not match the teacher ({type(teacher).__name__}): '
                  f'{len(missing)} missing keys, {len(mismatched)} shape mismatches']
         lines += [f'  missing: {k}' for k in missing[:10]] + (['  ...'] if len(missing) > 10 else [])
         lines += [f'  shape: {m}' for m in mismatched[:10]] + (['  ...'] if len(mismatched) > 10 else [])
         raise ValueError('\n'.join(lines))
-    unexpected = [k for k in state if k not in own]
+    unexpected = mismatch.unexpected
     if unexpected:
         print_log(f'teacher checkpoint {path}: {len(unexpected)} keys the teacher does not use, e.g. '
                   f'{unexpected[:3]}', logger='current')
