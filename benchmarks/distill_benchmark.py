@@ -1,0 +1,140 @@
+"""DFD against the student alone, FitNet-style MSE, PKD, MGD and CWD on the CPU recipes, over several seeds.
+
+    python benchmarks/distill_benchmark.py --task det [--seeds 0 1 2] [--iters N] [--data-root DIR]
+
+For the task's CPU pair (recipes/cpu_demo): the teacher is trained once (or reused from work_dirs/demo/<task>, the
+demo's cache), then every method trains the same student from the same initialisation seed, data and schedule,
+and is evaluated with the task's metric on the validation split. Writes benchmarks/<task>.md: metric mean ± std
+over the seeds, seconds per training iteration (median over the run's logged iterations) and peak resident memory
+of the training process, and the exact command.
+"""
+import argparse
+import glob
+import json
+import os
+import os.path as osp
+import statistics
+import subprocess
+import sys
+import time
+from typing import Dict, List, Tuple
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from dfd_razor.data import resolve_data_root  # noqa: E402
+
+TASKS = {
+    'det': dict(data=['tiny_coco'], suffix='retina-r18_retina-r18half_1200i_tinycoco', location='fpn',
+                teacher='teacher_retina-r18_1200i_tinycoco.py', student='student_retina-r18half_1200i_tinycoco.py',
+                metric='coco/bbox_mAP', scale=100, label='person box AP (tiny_coco val)',
+                short=lambda n: [f'param_scheduler.1.milestones=[{int(n * 0.75)},{int(n * 0.92)}]']),
+    'seg': dict(data=['camvid'], suffix='pspnet-r18_pspnet-r18half_800i_camvid', location='head',
+                teacher='teacher_pspnet-r18_800i_camvid.py', student='student_pspnet-r18half_800i_camvid.py',
+                metric='mIoU', scale=1, label='mIoU (CamVid val, 11 classes)',
+                short=lambda n: [f'param_scheduler.0.end={n}']),
+}
+METHODS = ['student', 'fitnet', 'pkd', 'mgd', 'cwd', 'dfd']
+
+
+def recipe(task: Dict, method: str) -> str:
+    if method == 'student':
+        return osp.join('recipes', 'cpu_demo', task['student'])
+    location = 'logits' if method == 'cwd' and task['location'] == 'head' and osp.isfile(
+        osp.join(REPO, 'recipes', 'cpu_demo', f'cwd_logits_{task["suffix"]}.py')) else task['location']
+    return osp.join('recipes', 'cpu_demo', f'{method}_{location}_{task["suffix"]}.py')
+
+
+def run(args: List[str], env: Dict[str, str], log: str) -> int:
+    """Run a tool, its output to ``log``; returns the peak resident set size of the process in bytes."""
+    with open(log, 'w') as f:
+        proc = subprocess.Popen([sys.executable] + args, cwd=REPO, env=env, stdout=f, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f'benchmark: failed ({proc.returncode}), see {log}: {" ".join(args)}')
+    return usage.ru_maxrss * 1024
+
+
+def seconds_per_iter(work_dir: str) -> float:
+    times = []
+    for path in glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')):
+        for line in open(path):
+            rec = json.loads(line)
+            if 'loss' in rec and 'time' in rec:
+                times.append(rec['time'])
+    return statistics.median(times[1:] or times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--task', choices=sorted(TASKS), required=True)
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--methods', nargs='+', default=METHODS, choices=METHODS)
+    parser.add_argument('--iters', type=int, help='student training iterations (default: the recipe\'s schedule)')
+    parser.add_argument('--data-root')
+    parser.add_argument('--work-dir', default=osp.join('work_dirs', 'benchmark'))
+    parser.add_argument('--out', help='markdown file (default: benchmarks/<task>.md)')
+    args = parser.parse_args()
+    task = TASKS[args.task]
+    env = dict(os.environ, DFD_DATA_ROOT=resolve_data_root(task['data'], args.data_root))
+    work = osp.join(REPO, args.work_dir, args.task)
+    os.makedirs(work, exist_ok=True)
+    start = time.time()
+
+    teacher_dir = osp.join(REPO, 'work_dirs', 'demo', args.task, 'teacher')
+    last = osp.join(teacher_dir, 'last_checkpoint')
+    if not osp.isfile(last):
+        print('training the teacher', flush=True)
+        run(['tools/train.py', osp.join('recipes', 'cpu_demo', task['teacher']), '--work-dir', teacher_dir], env,
+            osp.join(work, 'teacher.log'))
+    teacher = open(last).read().strip()
+    out = osp.join(work, 'teacher_metrics.json')
+    run(['tools/test.py', osp.join('recipes', 'cpu_demo', task['teacher']), teacher, '--work-dir', work,
+         '--out-metrics', out], env, osp.join(work, 'teacher_test.log'))
+    teacher_metric = json.load(open(out))['metrics'][task['metric']] * task['scale']
+
+    schedule = []
+    if args.iters:
+        schedule = [f'train_cfg.max_iters={args.iters}', f'train_cfg.val_interval={args.iters}',
+                    f'default_hooks.checkpoint.interval={args.iters}']
+        schedule += task['short'](args.iters)  # the learning-rate schedule scaled to the shorter run
+    results: Dict[str, List[Tuple[float, float, int]]] = {}
+    for method in args.methods:
+        for seed in args.seeds:
+            run_dir = osp.join(work, f'{method}_seed{seed}')
+            print(f'[{time.time() - start:6.0f}s] {method} seed {seed}', flush=True)
+            options = schedule + [f'randomness.seed={seed}']
+            if method != 'student':
+                options.append(f'model.teacher_ckpt={teacher}')
+            peak = run(['tools/train.py', recipe(task, method), '--work-dir', run_dir, '--cfg-options'] + options,
+                       env, osp.join(run_dir + '.log'))
+            ckpt = open(osp.join(run_dir, 'last_checkpoint')).read().strip()
+            metrics = osp.join(run_dir, 'test_metrics.json')
+            run(['tools/test.py', recipe(task, method), ckpt, '--work-dir', run_dir, '--out-metrics', metrics],
+                env, run_dir + '_test.log')
+            value = json.load(open(metrics))['metrics'][task['metric']] * task['scale']
+            results.setdefault(method, []).append((value, seconds_per_iter(run_dir), peak))
+            print(f'    {task["metric"]} {value:.2f}', flush=True)
+
+    command = 'python benchmarks/distill_benchmark.py ' + ' '.join(sys.argv[1:])
+    lines = [f'# CPU benchmark: {args.task}', '',
+             f'Pair: `recipes/cpu_demo/*_{task["suffix"]}.py`; teacher ({task["teacher"]}) {task["label"]}: '
+             f'{teacher_metric:.2f}. Seeds {args.seeds}; {os.cpu_count()} CPU cores, torch threads default.', '',
+             f'| method | {task["label"]}, mean ± std | per seed | s / iter | peak RSS (MiB) |',
+             '| --- | --- | --- | --- | --- |']
+    for method, rows in results.items():
+        values = [r[0] for r in rows]
+        std = statistics.stdev(values) if len(values) > 1 else 0.0
+        lines.append(f'| {method} | {statistics.mean(values):.2f} ± {std:.2f} | '
+                     f'{", ".join(f"{v:.2f}" for v in values)} | {statistics.median(r[1] for r in rows):.3f} | '
+                     f'{max(r[2] for r in rows) / 2**20:.0f} |')
+    lines += ['', f'Command: `{command}` ({time.time() - start:.0f} s).', '']
+    path = args.out or osp.join(REPO, 'benchmarks', f'{args.task}.md')
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines))
+    print('\n'.join(lines))
+
+
+if __name__ == '__main__':
+    main()
