@@ -8,6 +8,7 @@ from . import compat  # noqa: F401  (must run before mmrazor.models is imported)
 
 compat.apply()
 
+from . import datasets  # noqa: E402,F401
 from . import models  # noqa: E402,F401
 
 __version__ = '0.1.0'

@@ -71,6 +71,15 @@ def recipe_task(cfg: Config) -> str:
     return cfg.get('default_scope', 'mmdet')
 
 
+def recipe_loads_masks(cfg: Config) -> bool:
+    """Whether the recipe's training pipeline loads instance masks (``LoadAnnotations(with_mask=True)``)."""
+    dataset = cfg.get('train_dataloader', {}).get('dataset', {})
+    while 'pipeline' not in dataset and 'dataset' in dataset:  # dataset wrappers (RepeatDataset, ...)
+        dataset = dataset['dataset']
+    return any(isinstance(t, dict) and 'LoadAnnotations' in str(t.get('type')) and t.get('with_mask', False)
+               for t in dataset.get('pipeline', []))
+
+
 def discover(root: str) -> List[str]:
     """Every recipe config below ``root`` (``*.py``, sorted)."""
     import glob
@@ -78,20 +87,64 @@ def discover(root: str) -> List[str]:
                   if not osp.basename(p).startswith('_'))
 
 
+#: Label count of :func:`tiny_batch` when the caller gives none: COCO's 80 classes for detection, Cityscapes' 19
+#: for semantic segmentation (the datasets of the recipes).
+TASK_NUM_CLASSES = {'mmdet': 80, 'mmyolo': 80, 'mmseg': 19}
+
+
 def tiny_batch(task: str, size: int = 128, batch_size: int = 1, with_mask: bool = False,
-               num_classes: int = 80) -> Dict[str, Any]:
-    """A packed training batch (``inputs`` + ``data_samples``) of random images with a few labelled objects.
+               num_classes: Optional[int] = None) -> Dict[str, Any]:
+    """A packed training batch (``inputs`` + ``data_samples``) of random images with a few labels, as the task's
+    dataloader (dataset pipeline + collate function) hands it to the model's data preprocessor.
+
+    - ``'mmdet'``: :func:`mmdet.testing.demo_mm_inputs` (lists of uint8 images and ``DetDataSample``), 3 boxes each.
+    - ``'mmyolo'``: the same samples through :func:`mmyolo.datasets.yolov5_collate`, the collate function of MMYOLO
+      configs: a stacked image tensor and ``data_samples=dict(bboxes_labels=Tensor[K, 6])`` (batch index, label,
+      x1, y1, x2, y2), which ``YOLOv5DetDataPreprocessor`` requires in training.
+    - ``'mmpose'``: :func:`mmpose.testing.get_packed_inputs`: top-down crops of ``size`` x ``size`` with one person
+      each, 17 keypoints, and target heatmaps of ``size/4`` x ``size/4`` (``gt_fields.heatmaps``, the stride of
+      SimpleBaseline heads).
+    - ``'mmseg'``: ``SegDataSample`` with a ``gt_sem_seg`` label map of random classes, 1/8 of it 255 (ignored).
 
     Args:
-        task (str): The default scope: ``'mmdet'`` (more tasks are added with their recipes).
+        task (str): The default scope: ``'mmdet'``, ``'mmyolo'``, ``'mmpose'`` or ``'mmseg'``.
         size (int): Image height and width.
         batch_size (int): Number of images.
-        with_mask (bool): Add instance masks (Mask R-CNN students).
-        num_classes (int): Number of classes of the labels.
+        with_mask (bool): Add instance masks (``'mmdet'``: Mask R-CNN students).
+        num_classes (int, optional): Number of classes of the labels; defaults to :data:`TASK_NUM_CLASSES`.
     """
     torch.manual_seed(0)
-    if task == 'mmdet':
+    num_classes = TASK_NUM_CLASSES.get(task) if num_classes is None else num_classes
+    if task in ('mmdet', 'mmyolo'):
         from mmdet.testing import demo_mm_inputs
-        return demo_mm_inputs(batch_size=batch_size, image_shapes=[(3, size, size)] * batch_size,
-                              num_items=[3] * batch_size, num_classes=num_classes, with_mask=with_mask)
-    raise ValueError(f'tiny_batch: no batch maker for task {task!r}')
+        batch = demo_mm_inputs(batch_size=batch_size, image_shapes=[(3, size, size)] * batch_size,
+                               num_items=[3] * batch_size, num_classes=num_classes, with_mask=with_mask)
+        if task == 'mmdet':
+            return batch
+        from mmdet.structures.bbox import HorizontalBoxes
+        from mmyolo.datasets.utils import yolov5_collate
+        samples = []
+        for inputs, sample in zip(batch['inputs'], batch['data_samples']):
+            sample.gt_instances.bboxes = HorizontalBoxes(sample.gt_instances.bboxes)
+            samples.append(dict(inputs=inputs, data_samples=sample))
+        return yolov5_collate(samples)
+    if task == 'mmpose':
+        from mmpose.testing import get_packed_inputs
+        return get_packed_inputs(batch_size=batch_size, img_shape=(size, size), input_size=(size, size),
+                                 heatmap_size=(size // 4, size // 4), with_reg_label=False,
+                                 with_simcc_label=False)
+    if task == 'mmseg':
+        from mmengine.structures import PixelData
+        from mmseg.structures import SegDataSample
+        generator = torch.Generator().manual_seed(0)
+        inputs, samples = [], []
+        for _ in range(batch_size):
+            inputs.append(torch.randint(0, 256, (3, size, size), dtype=torch.uint8, generator=generator))
+            label = torch.randint(0, num_classes, (1, size, size), generator=generator)
+            label[:, :size // 8] = 255
+            sample = SegDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size),
+                                                 pad_shape=(size, size), img_path='<demo>.png'))
+            sample.gt_sem_seg = PixelData(data=label)
+            samples.append(sample)
+        return dict(inputs=inputs, data_samples=samples)
+    raise ValueError(f'tiny_batch: no batch maker for task {task!r}; known: mmdet, mmyolo, mmpose, mmseg')

@@ -3,21 +3,28 @@
 Recipes are discovered, never listed: a new recipe is covered without touching this file. The teacher checkpoint
 is one this test makes from the teacher's config, passed as `model.teacher_ckpt=<path>`, the override a user
 passes on the command line; backbone downloads are switched off the same way (`model.architecture=...`).
+
+Per task, the batch is what that codebase's dataloader hands the model (`dfd_razor.testing.tiny_batch`). What a
+Runner would otherwise provide is set here: the current epoch in the MessageHub (MMYOLO's YOLOv6 head picks its
+assigner by epoch). MMSeg recipes pad every batch to their training crop (512x512); the tiny batch is padded to
+its own size instead, which only saves time.
 """
 import copy
 import os.path as osp
 
 import pytest
 import torch
+from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
 from mmengine.registry import init_default_scope
 from mmrazor.registry import MODELS
 
-from dfd_razor.testing import (discover, load_recipe, make_teacher_checkpoint, offline_options, recipe_task,
-                               tiny_batch)
+from dfd_razor.testing import (discover, load_recipe, make_teacher_checkpoint, offline_options, recipe_loads_masks,
+                               recipe_task, tiny_batch)
 
 ROOT = osp.join(osp.dirname(__file__), '..', '..')
 RECIPES = discover(osp.join(ROOT, 'recipes'))
+SIZE = 128
 _TEACHERS = {}
 
 
@@ -47,15 +54,18 @@ def test_recipe_trains_one_iteration(path, ckpt_dir):
     cfg = load_recipe(path, options)
     task = recipe_task(cfg)
     init_default_scope(task)
+    MessageHub.get_current_instance().update_info('epoch', 0)
     model = MODELS.build(cfg.model)
     model.init_weights()
     model.train()
     student = model.student if distill else model
-    with_mask = getattr(student, 'with_mask', False)
+    with_mask = getattr(student, 'with_mask', False) or recipe_loads_masks(cfg)
+    if task == 'mmseg':
+        model.data_preprocessor.size = (SIZE, SIZE)
     params = [p for n, p in model.named_parameters() if p.requires_grad]
     optim = OptimWrapper(torch.optim.SGD(params, lr=1e-3, momentum=0.9))
     before = copy.deepcopy(student.state_dict())
-    log_vars = model.train_step(tiny_batch(task, batch_size=2, with_mask=with_mask), optim)
+    log_vars = model.train_step(tiny_batch(task, size=SIZE, batch_size=2, with_mask=with_mask), optim)
     assert torch.isfinite(log_vars['loss'])
     assert any(not torch.equal(v, student.state_dict()[k]) for k, v in before.items() if v.is_floating_point())
     if distill:

@@ -36,7 +36,8 @@ class MultiLevelDistiller(ConfigurableDistiller):
             one tensor), ``student_channels`` and ``teacher_channels`` (int, or a list with one entry per
             level), ``connectors`` (dict of connector templates), ``loss`` (loss template), ``loss_name``
             (str containing "loss", default ``'loss'``), ``inputs`` (loss forward argument -> record dict with
-            ``recorder``, ``from_student`` and optionally ``connector``, a key of ``connectors``).
+            ``recorder``, ``from_student`` and optionally ``connector``, a key of ``connectors``). A ``None``
+            entry in ``connectors`` or ``inputs`` removes the entry a base config defines.
         **kwargs: ``ConfigurableDistiller``'s arguments.
     """
 
@@ -76,7 +77,10 @@ class MultiLevelDistiller(ConfigurableDistiller):
         connectors = dict(kwargs.get('connectors') or {})
         losses = dict(kwargs.get('distill_losses') or {})
         mappings = dict(kwargs.get('loss_forward_mappings') or {})
-        templates = levels.get('connectors') or {}
+        # A None entry removes an inherited one (a derived recipe whose loss needs no transform drops the
+        # connector and its input: an unused connector would leave DDP with parameters that get no gradient).
+        templates = {k: v for k, v in (levels.get('connectors') or {}).items() if v is not None}
+        inputs = {k: v for k, v in levels['inputs'].items() if v is not None}
         for i, data_idx in enumerate(indices):
             tag = f'{name}{i}'
             for key, template in templates.items():
@@ -94,7 +98,7 @@ class MultiLevelDistiller(ConfigurableDistiller):
             loss_key = f'{loss_name}_{tag}'
             losses[loss_key] = copy.deepcopy(dict(levels['loss']))
             mapping = {}
-            for arg, record in levels['inputs'].items():
+            for arg, record in inputs.items():
                 record = dict(record)
                 if data_idx is not None:
                     record.setdefault('data_idx', data_idx)
