@@ -1,8 +1,9 @@
 """dfd_razor: DFD distillation components for MMRazor.
 
 Importing the package applies the compatibility fixes of :mod:`dfd_razor.compat` (the pinned OpenMMLab stack on
-current torch) and registers DFD's connector, loss and distiller in ``mmrazor.registry.MODELS``. Configs load it
-with ``custom_imports = dict(imports=['dfd_razor'], allow_failed_imports=False)``.
+current torch), registers DFD's connector, loss, distiller and checked teacher algorithms in
+``mmrazor.registry.MODELS``, and the small-data datasets (CamVid) in their task's registry. Configs load it with
+``custom_imports = dict(imports=['dfd_razor'], allow_failed_imports=False)``.
 """
 from . import compat  # noqa: F401  (must run before mmrazor.models is imported)
 

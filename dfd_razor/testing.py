@@ -71,6 +71,18 @@ def recipe_task(cfg: Config) -> str:
     return cfg.get('default_scope', 'mmdet')
 
 
+def model_num_classes(model: Any) -> Optional[int]:
+    """The number of classes a task model predicts (``decode_head``, ``bbox_head`` or ``roi_head.bbox_head``), or
+    None when none of them says (the caller then uses the task's default)."""
+    for path in ('decode_head', 'bbox_head', 'roi_head.bbox_head'):
+        node = model
+        for part in path.split('.'):
+            node = getattr(node, part, None)
+        if isinstance(getattr(node, 'num_classes', None), int):
+            return node.num_classes
+    return None
+
+
 def recipe_loads_masks(cfg: Config) -> bool:
     """Whether the recipe's training pipeline loads instance masks (``LoadAnnotations(with_mask=True)``)."""
     dataset = cfg.get('train_dataloader', {}).get('dataset', {})
@@ -97,7 +109,8 @@ def tiny_batch(task: str, size: int = 128, batch_size: int = 1, with_mask: bool 
     """A packed training batch (``inputs`` + ``data_samples``) of random images with a few labels, as the task's
     dataloader (dataset pipeline + collate function) hands it to the model's data preprocessor.
 
-    - ``'mmdet'``: :func:`mmdet.testing.demo_mm_inputs` (lists of uint8 images and ``DetDataSample``), 3 boxes each.
+    - ``'mmdet'``: :func:`mmdet.testing.demo_mm_inputs` (lists of uint8 images and ``DetDataSample``), 3 boxes each,
+      labels in [0, num_classes).
     - ``'mmyolo'``: the same samples through :func:`mmyolo.datasets.yolov5_collate`, the collate function of MMYOLO
       configs: a stacked image tensor and ``data_samples=dict(bboxes_labels=Tensor[K, 6])`` (batch index, label,
       x1, y1, x2, y2), which ``YOLOv5DetDataPreprocessor`` requires in training.
@@ -117,8 +130,11 @@ def tiny_batch(task: str, size: int = 128, batch_size: int = 1, with_mask: bool 
     num_classes = TASK_NUM_CLASSES.get(task) if num_classes is None else num_classes
     if task in ('mmdet', 'mmyolo'):
         from mmdet.testing import demo_mm_inputs
+        # demo_mm_inputs draws labels in [1, num_classes); wrapped so that every class index fits, 1-class heads too.
         batch = demo_mm_inputs(batch_size=batch_size, image_shapes=[(3, size, size)] * batch_size,
-                               num_items=[3] * batch_size, num_classes=num_classes, with_mask=with_mask)
+                               num_items=[3] * batch_size, num_classes=max(num_classes, 2), with_mask=with_mask)
+        for sample in batch['data_samples']:
+            sample.gt_instances.labels = sample.gt_instances.labels % num_classes
         if task == 'mmdet':
             return batch
         from mmdet.structures.bbox import HorizontalBoxes

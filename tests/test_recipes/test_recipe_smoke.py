@@ -6,8 +6,8 @@ passes on the command line; backbone downloads are switched off the same way (`m
 
 Per task, the batch is what that codebase's dataloader hands the model (`dfd_razor.testing.tiny_batch`). What a
 Runner would otherwise provide is set here: the current epoch in the MessageHub (MMYOLO's YOLOv6 head picks its
-assigner by epoch). MMSeg recipes pad every batch to their training crop (512x512); the tiny batch is padded to
-its own size instead, which only saves time.
+assigner by epoch). MMSeg recipes that pad every batch to their training crop (`data_preprocessor.size`, 512x512)
+pad the tiny batch to its own size instead, which only saves time.
 """
 import copy
 import os.path as osp
@@ -19,8 +19,8 @@ from mmengine.optim import OptimWrapper
 from mmengine.registry import init_default_scope
 from mmrazor.registry import MODELS
 
-from dfd_razor.testing import (discover, load_recipe, make_teacher_checkpoint, offline_options, recipe_loads_masks,
-                               recipe_task, tiny_batch)
+from dfd_razor.testing import (discover, load_recipe, make_teacher_checkpoint, model_num_classes, offline_options,
+                               recipe_loads_masks, recipe_task, tiny_batch)
 
 ROOT = osp.join(osp.dirname(__file__), '..', '..')
 RECIPES = discover(osp.join(ROOT, 'recipes'))
@@ -60,12 +60,14 @@ def test_recipe_trains_one_iteration(path, ckpt_dir):
     model.train()
     student = model.student if distill else model
     with_mask = getattr(student, 'with_mask', False) or recipe_loads_masks(cfg)
-    if task == 'mmseg':
+    num_classes = model_num_classes(student)  # labels the head can predict (None: the task's default)
+    if task == 'mmseg' and getattr(model.data_preprocessor, 'size', None) is not None:
         model.data_preprocessor.size = (SIZE, SIZE)
     params = [p for n, p in model.named_parameters() if p.requires_grad]
     optim = OptimWrapper(torch.optim.SGD(params, lr=1e-3, momentum=0.9))
     before = copy.deepcopy(student.state_dict())
-    log_vars = model.train_step(tiny_batch(task, size=SIZE, batch_size=2, with_mask=with_mask), optim)
+    batch = tiny_batch(task, size=SIZE, batch_size=2, with_mask=with_mask, num_classes=num_classes)
+    log_vars = model.train_step(batch, optim)
     assert torch.isfinite(log_vars['loss'])
     assert any(not torch.equal(v, student.state_dict()[k]) for k, v in before.items() if v.is_floating_point())
     if distill:

@@ -24,6 +24,8 @@ class TeacherCheckMixin:
       or shape mismatches are one error naming the path and the keys (``num_batches_tracked`` buffers, which
       checkpoints of old BN layers lack, are exempt). Unexpected extra keys are logged, not fatal: model-zoo
       checkpoints can carry extra entries (EMA copies, heads the teacher's config drops).
+    - a frozen teacher (``teacher_trainable=False``, the default) runs wholly in eval mode during training, dropout
+      included; upstream only puts its BatchNorm layers in eval mode.
     - ``inherit_from_teacher`` names student submodules (e.g. ``['neck', 'bbox_head']``) initialised from the
       teacher's same-named submodules wherever name and shape match: the inheriting strategy (Kang et al.,
       2021) the DFD paper uses. It runs at the end of ``init_weights``, which the Runner calls before it
@@ -44,6 +46,14 @@ class TeacherCheckMixin:
             return
         load_teacher_strictly(self.teacher, teacher_ckpt)
         self.teacher._is_init = True  # init_weights must not overwrite the loaded teacher
+
+    def train(self, mode: bool = True) -> 'TeacherCheckMixin':
+        """As upstream, then a frozen teacher goes wholly to eval mode: upstream only freezes its BatchNorm
+        statistics, which leaves dropout (e.g. PSPHead's Dropout2d before the logits CWD reads) active in it."""
+        super().train(mode)  # type: ignore[misc]
+        if mode and not self.teacher_trainable:  # type: ignore[attr-defined]
+            self.teacher.eval()  # type: ignore[attr-defined]
+        return self
 
     def init_weights(self) -> None:
         super().init_weights()  # type: ignore[misc]

@@ -1,0 +1,4 @@
+# Table 5, Conv1-1: the transform (two 1x1 convolutions, width C) on the whole map, weight alpha.
+_base_ = '../retinanet/dfd_fpn_retina-x101_retina-r50_1x_coco.py'
+model = dict(distiller=dict(levels=dict(loss=dict(split=False),
+                                        connectors=dict(trans=dict(structure='conv1-1', expansion=1.0)))))

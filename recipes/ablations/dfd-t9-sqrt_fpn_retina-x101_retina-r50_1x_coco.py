@@ -1,0 +1,3 @@
+# Table 9, sqrt|F^T - F^S|: strict constraint with power 0.5 on low-disparity positions.
+_base_ = '../retinanet/dfd_fpn_retina-x101_retina-r50_1x_coco.py'
+model = dict(distiller=dict(levels=dict(loss=dict(strict_power=0.5))))

@@ -1,0 +1,2 @@
+_base_ = ['../../configs/pairs/mask-swin-s_mask-swin-t_1x_coco.py', '../../configs/methods/pkd_two-stage.py']
+model = dict(distiller=_base_.method)

@@ -1,0 +1,2 @@
+_base_ = ['../../configs/pairs/yolov6-s_yolov6-t_300e_coco.py', '../../configs/methods/cwd_align.py']
+model = dict(distiller=_base_.method)

@@ -1,0 +1,1 @@
+_base_ = '../../configs/pairs/yolov6-t_300e_coco.py'

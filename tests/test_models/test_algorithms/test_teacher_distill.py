@@ -1,0 +1,125 @@
+"""CheckedFpnTeacherDistill through a shipped recipe: never a random teacher, and inheritance in init_weights only.
+
+The recipe is built exactly as ``tools/train.py`` builds it, with the overrides a user would pass
+(``--cfg-options model.teacher_ckpt=...``); backbones start from random weights instead of downloading theirs.
+The teacher checkpoint is made here from the teacher's config, standing in for the model-zoo file.
+"""
+import inspect
+import os.path as osp
+import re
+
+import pytest
+import torch
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+from mmrazor.registry import MODELS
+
+from dfd_razor.testing import load_recipe, make_teacher_checkpoint, offline_model_cfg, offline_options
+
+ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', '..'))
+RECIPE = osp.join(ROOT, 'recipes', 'retinanet', 'dfd_fpn_retina-x101_retina-r50_1x_coco.py')
+INHERITED = ['neck', 'bbox_head']  # configs/pairs/retina-x101_retina-r50_1x_coco.py
+
+
+def recipe_cfg(teacher_ckpt):
+    cfg = load_recipe(RECIPE)
+    options = offline_options(cfg)
+    options['model.teacher_ckpt'] = teacher_ckpt
+    return load_recipe(RECIPE, options)
+
+
+def build(teacher_ckpt):
+    cfg = recipe_cfg(teacher_ckpt)
+    init_default_scope(cfg.default_scope)
+    return MODELS.build(cfg.model)
+
+
+def same_tensors(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+@pytest.fixture(scope='module')
+def teacher_ckpt(tmp_path_factory):
+    path = str(tmp_path_factory.mktemp('teacher') / 'retinanet_x101-64x4d.pth')
+    return make_teacher_checkpoint(load_recipe(RECIPE), path)
+
+
+def test_recipe_inherits_what_this_file_expects():
+    assert list(load_recipe(RECIPE).model.inherit_from_teacher) == INHERITED
+
+
+def test_missing_teacher_checkpoint_is_an_error(tmp_path):
+    path = str(tmp_path / 'no_such_teacher.pth')
+    with pytest.raises(FileNotFoundError, match=re.escape(path)):
+        build(path)
+
+
+def test_checkpoint_of_another_architecture_is_an_error(tmp_path):
+    """A RetinaNet R50 checkpoint for the ResNeXt101 teacher: missing blocks and mis-shaped layers, all named."""
+    cfg = load_recipe(RECIPE)
+    init_default_scope(cfg.default_scope)
+    other = MODELS.build(offline_model_cfg(cfg.model.architecture))
+    path = str(tmp_path / 'retinanet_r50.pth')
+    torch.save({'state_dict': other.state_dict()}, path)
+    with pytest.raises(ValueError) as info:
+        build(path)
+    message = str(info.value)
+    assert path in message
+    assert 'missing: backbone.layer3.6.conv1.weight' in message  # R50's layer3 has 6 blocks, X101's 23
+    assert 'shape: backbone.layer1.0.conv1.weight: checkpoint (64, 64, 1, 1) vs teacher (256, 64, 1, 1)' in message
+
+
+@pytest.mark.parametrize('value', [None, ''])
+def test_unset_teacher_checkpoint_is_an_error(value):
+    with pytest.raises(ValueError, match='model.teacher_ckpt is not set'):
+        build(value)
+
+
+def test_teacher_is_loaded_and_inheritance_happens_in_init_weights(teacher_ckpt):
+    model = build(teacher_ckpt)
+    saved = torch.load(teacher_ckpt, map_location='cpu')['state_dict']
+    teacher_state = model.teacher.state_dict()
+    assert all(torch.equal(v, saved[k]) for k, v in teacher_state.items())
+    for name in INHERITED:  # building alone inherits nothing
+        assert not same_tensors(model.student.get_submodule(name), model.teacher.get_submodule(name)), name
+    model.init_weights()
+    for name in INHERITED:
+        assert same_tensors(model.student.get_submodule(name), model.teacher.get_submodule(name)), name
+    # init_weights does not re-initialise the loaded teacher, and copies only the named submodules: the stems of
+    # both backbones have the same name and shape, and stay different
+    assert all(torch.equal(v, saved[k]) for k, v in model.teacher.state_dict().items())
+    assert model.student.backbone.conv1.weight.shape == model.teacher.backbone.conv1.weight.shape
+    assert not torch.equal(model.student.backbone.conv1.weight, model.teacher.backbone.conv1.weight)
+
+
+def test_load_from_checkpoint_wins_over_inheritance(teacher_ckpt, tmp_path):
+    """A run started with ``load_from`` (or ``--resume``) keeps the checkpoint's student, not the teacher's copy.
+
+    Runner.train calls ``_init_model_weights()`` (our inheritance) and then ``load_or_resume()`` (load_from and
+    resume alike); the test makes those two calls on a Runner built from the recipe, and checks that Runner.train
+    still calls them in that order.
+    """
+    source = inspect.getsource(Runner.train)
+    assert source.index('self._init_model_weights()') < source.index('self.load_or_resume()')
+
+    model = build(teacher_ckpt)
+    state = model.state_dict()
+    marked = {k: torch.full_like(v, 0.25) for k, v in state.items()
+              if k.startswith(tuple(f'architecture.{n}.' for n in INHERITED)) and v.is_floating_point()}
+    assert marked
+    state.update(marked)
+    previous_run = str(tmp_path / 'epoch_3.pth')
+    torch.save({'state_dict': state, 'meta': {}}, previous_run)
+
+    cfg = recipe_cfg(teacher_ckpt)
+    cfg.work_dir = str(tmp_path / 'work_dir')
+    cfg.load_from = previous_run
+    runner = Runner.from_cfg(cfg)
+    runner._init_model_weights()
+    runner.load_or_resume()
+    loaded = runner.model.state_dict()
+    assert all(torch.equal(loaded[k], v) for k, v in marked.items())
+    teacher = runner.model.teacher
+    for name in INHERITED:
+        assert not same_tensors(runner.model.student.get_submodule(name), teacher.get_submodule(name)), name

@@ -1,0 +1,514 @@
+"""Recipes, their READMEs, their metafiles and model-index.yml hold together.
+
+Everything is compared with the LOADED configs (``Config.fromfile``, inheritance resolved), never with recipe text:
+alpha/beta from ``model.distiller.levels.loss``, the teacher from ``model.teacher.cfg_path`` and
+``model.teacher_ckpt``, the student by comparing ``model.architecture`` (``model`` for a plain student) and the
+data/schedule keys with the named model-zoo config, the schedule from ``train_cfg``. README rows are the tables
+whose header is :data:`HEADER`; a row may link a recipe of another folder (the ablation tables link their
+baseline), which is then held to that recipe's own metafile entry.
+
+The comparison functions (:func:`row_problems`, :func:`entry_problems`) return a list of problems rather than
+asserting, so that ``test_*_catch_*`` can show that a deliberately wrong row or entry is caught.
+"""
+import argparse
+import copy
+import functools
+import glob
+import inspect
+import math
+import os.path as osp
+import re
+from dataclasses import dataclass, replace
+from typing import Any, Dict, List, Optional, Tuple
+
+import pytest
+import yaml
+from mmengine.config import Config, DictAction
+
+from dfd_razor.testing import discover
+
+ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+RECIPES_DIR = osp.join(ROOT, 'recipes')
+# Folders of recipes that are not paper rows. They are exempt from the metafile/README requirements.
+EXEMPT = {'cpu_demo': 'CPU demonstration on tiny_coco with a locally trained teacher: no paper number, no zoo model'}
+# Codebases (default scopes) whose recipes are held to this file: detection. The README header and the Results check
+# are COCO box AP; another task joins by adding its scope here and its metric to HEADER and entry_problems.
+SCOPES = ('mmdet', 'mmyolo')
+HEADER = ('config', 'method', 'teacher', 'student', 'schedule', 'alpha', 'beta', 'paper box AP')
+# The loss each method field of a recipe name must configure (prefix match: 'dfd-t1-hd-only' is DFD).
+METHOD_LOSSES = {'dfd': 'DFDLoss', 'pkd': 'PKDLoss', 'mgd': 'MGDLoss', 'cwd': 'ChannelWiseDivergence'}
+# For methods other than DFD the alpha column (metafile: 'Loss Weight') gives the loss's own weight.
+OWN_WEIGHT = {'PKDLoss': 'loss_weight', 'MGDLoss': 'alpha_mgd', 'ChannelWiseDivergence': 'loss_weight'}
+# The paper's weights (section 4.1), for the DFD recipes of the main tables.
+PAPER_WEIGHTS = {'one-stage': (2.8e-5, 1e-5), 'two-stage': (3.5e-7, 1e-7)}
+# Keys a recipe takes unchanged from its student's zoo config: "same schedule and data pipeline".
+STUDENT_KEYS = ('train_cfg', 'param_scheduler', 'optim_wrapper', 'auto_scale_lr', 'train_dataloader',
+                'val_dataloader', 'test_dataloader', 'val_evaluator', 'test_evaluator')
+CODEBASES = ('mmdet', 'mmyolo', 'mmseg', 'mmpose')
+
+
+# ---- loading ------------------------------------------------------------------------------------------------
+def recipes() -> List[str]:
+    return [p for p in discover(RECIPES_DIR)
+            if folder_of(p) not in EXEMPT and load(p).get('default_scope', 'mmdet') in SCOPES]
+
+
+def folder_of(path: str) -> str:
+    return osp.relpath(path, RECIPES_DIR).split(osp.sep)[0]
+
+
+def stem(path: str) -> str:
+    return osp.splitext(osp.basename(path))[0]
+
+
+@functools.lru_cache(maxsize=None)
+def load(path: str) -> Config:
+    return Config.fromfile(path)
+
+
+def codebase_file(cfg_path: str) -> str:
+    """``'mmdet::retinanet/x.py'`` -> the installed file."""
+    scope, rel = cfg_path.split('::')
+    pkg = __import__(scope)
+    return osp.join(osp.dirname(pkg.__file__), '.mim', 'configs', rel)
+
+
+@functools.lru_cache(maxsize=None)
+def zoo_config(name: str) -> Optional[str]:
+    """The ``codebase::folder/name.py`` path of a model-zoo config named ``name`` (None if not exactly one)."""
+    found = []
+    for scope in CODEBASES:
+        base = codebase_file(f'{scope}::')
+        found += [f'{scope}::' + osp.relpath(p, base) for p in glob.glob(osp.join(base, '**', name + '.py'),
+                                                                          recursive=True)]
+    return found[0] if len(found) == 1 else None
+
+
+@functools.lru_cache(maxsize=None)
+def zoo_weights() -> Dict[str, str]:
+    """``codebase::folder/name.py`` -> checkpoint URL, from the installed codebases' metafiles."""
+    weights = {}
+    for scope in CODEBASES:
+        base = codebase_file(f'{scope}::')
+        for meta in glob.glob(osp.join(base, '**', 'metafile.yml'), recursive=True):
+            doc = yaml.safe_load(open(meta)) or {}
+            for model in doc.get('Models', []) if isinstance(doc, dict) else []:
+                if model.get('Config') and model.get('Weights'):
+                    weights[f'{scope}::' + model['Config'].split('configs/', 1)[-1]] = model['Weights']
+    return weights
+
+
+def loss_weights(loss: Dict[str, Any]) -> Tuple[Optional[float], Optional[float]]:
+    """(alpha, beta) as the README and metafile give them: the weights the loss uses, None where unused."""
+    from mmrazor.registry import MODELS
+    cls = MODELS.get(loss['type'])
+    args = {k: p.default for k, p in inspect.signature(cls.__init__).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+    args.update({k: v for k, v in loss.items() if k != 'type'})
+    if loss['type'] == 'DFDLoss':
+        alpha = args['alpha'] if (not args['split'] or args['hd_constraint'] is not None) else None
+        beta = args['beta'] if (args['split'] and args['ld_constraint'] is not None) else None
+        return alpha, beta
+    return args[OWN_WEIGHT[loss['type']]], None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a loaded recipe does."""
+    path: str
+    method: str  # first field of the file name
+    loss: Optional[str]  # loss type, None for a plain student
+    teacher: Optional[str]  # teacher cfg_path
+    teacher_ckpt: Optional[str]
+    alpha: Optional[float]
+    beta: Optional[float]
+    epochs: Optional[int]
+    iters: Optional[int]
+
+
+@functools.lru_cache(maxsize=None)
+def facts(path: str) -> Facts:
+    cfg = load(path)
+    distill = 'teacher' in cfg.model
+    loss = cfg.model.distiller.levels.loss if distill else None
+    alpha, beta = loss_weights(loss.to_dict()) if loss else (None, None)
+    return Facts(path=path, method=stem(path).split('_')[0], loss=loss['type'] if loss else None,
+                 teacher=cfg.model.teacher.get('cfg_path') if distill else None,
+                 teacher_ckpt=cfg.model.get('teacher_ckpt'), alpha=alpha, beta=beta,
+                 epochs=cfg.train_cfg.get('max_epochs'), iters=cfg.train_cfg.get('max_iters'))
+
+
+def student_problems(path: str, student_cfg_path: str) -> List[str]:
+    """The recipe's student model, schedule and data are those of ``student_cfg_path`` (a zoo config)."""
+    cfg, zoo = load(path), Config.fromfile(codebase_file(student_cfg_path))
+    model = cfg.model.architecture if 'teacher' in cfg.model else cfg.model
+    problems = [] if _plain(model) == _plain(zoo.model) else [f'student model is not {student_cfg_path}\'s']
+    problems += [f'{key} differs from {student_cfg_path}' for key in STUDENT_KEYS
+                 if key in zoo and _plain(cfg.get(key)) != _plain(zoo[key])]
+    return problems
+
+
+def _plain(node: Any) -> Any:
+    """Plain containers without ``_scope_``, which inheriting through ``mmdet::`` adds to every dict."""
+    if isinstance(node, dict):
+        return {k: _plain(v) for k, v in node.items() if k != '_scope_'}
+    if isinstance(node, (list, tuple)):
+        return [_plain(v) for v in node]
+    return node
+
+
+def schedule_problems(schedule: str, f: Facts) -> List[str]:
+    """'1x'/'2x' (12 epochs per x, MMDetection's convention), '300e' (epochs) or '40k' (iterations)."""
+    m = re.fullmatch(r'(\d+)(x|e|k)', schedule)
+    if not m:
+        return [f'schedule {schedule!r} is not <n>x, <n>e or <n>k']
+    n, unit = int(m.group(1)), m.group(2)
+    expected, got = ((12 * n, f.epochs) if unit == 'x' else (n, f.epochs) if unit == 'e' else (1000 * n, f.iters))
+    return [] if expected == got else [f'schedule {schedule} means {expected} '
+                                       f'{"iterations" if unit == "k" else "epochs"}, the recipe trains {got}']
+
+
+def same_number(a: Optional[float], b: Optional[float]) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return math.isclose(float(a), float(b), rel_tol=1e-9)
+
+
+# ---- README rows ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Row:
+    readme: str
+    config: str  # absolute path of the linked recipe
+    name: str  # link text
+    method: str
+    teacher: Optional[str]
+    student: str
+    schedule: str
+    alpha: Optional[float]
+    beta: Optional[float]
+    ap: Optional[float]
+
+
+def _cells(line: str) -> List[str]:
+    return [c.strip() for c in line.strip().strip('|').split('|')]
+
+
+def _value(cell: str) -> Optional[float]:
+    return None if cell in ('-', 'not reported') else float(cell)
+
+
+def parse_readme(path: str, text: Optional[str] = None) -> List[Row]:
+    """Rows of every table in ``path`` whose header is :data:`HEADER`."""
+    lines = (open(path).read() if text is None else text).splitlines()
+    rows, i = [], 0
+    while i < len(lines):
+        if lines[i].startswith('|') and tuple(_cells(lines[i])) == HEADER:
+            i += 2  # header and separator
+            while i < len(lines) and lines[i].startswith('|'):
+                cells = _cells(lines[i])
+                if len(cells) != len(HEADER):
+                    raise ValueError(f'{path}: row {lines[i]!r} has {len(cells)} cells, the header {len(HEADER)}')
+                link = re.fullmatch(r'\[([^\]]+)\]\(([^)]+)\)', cells[0])
+                if not link:
+                    raise ValueError(f'{path}: the config cell {cells[0]!r} is not a [name](file.py) link')
+                rows.append(Row(readme=path, config=osp.normpath(osp.join(osp.dirname(path), link.group(2))),
+                                name=link.group(1), method=cells[1], teacher=None if cells[2] == '-' else cells[2],
+                                student=cells[3], schedule=cells[4], alpha=_value(cells[5]), beta=_value(cells[6]),
+                                ap=_value(cells[7])))
+                i += 1
+        else:
+            i += 1
+    return rows
+
+
+def row_problems(row: Row, f: Facts) -> List[str]:
+    """Every way ``row`` disagrees with the loaded recipe ``f`` describes (empty when it agrees)."""
+    problems = []
+    if row.name != stem(row.config):
+        problems.append(f'link text {row.name} is not the file name {stem(row.config)}')
+    if row.method != f.method:
+        problems.append(f'method {row.method} is not the recipe name\'s {f.method}')
+    expected_loss = next((loss for m, loss in METHOD_LOSSES.items() if row.method.split('-')[0] == m), None)
+    if expected_loss != f.loss:
+        problems.append(f'method {row.method} should configure {expected_loss}, the recipe has {f.loss}')
+    if row.teacher != (stem(f.teacher) if f.teacher else None):
+        problems.append(f'teacher {row.teacher} is not the recipe\'s {f.teacher}')
+    student = zoo_config(row.student)
+    if student is None:
+        problems.append(f'student {row.student} is not exactly one model-zoo config')
+    else:
+        problems += student_problems(f.path, student)
+    problems += schedule_problems(row.schedule, f)
+    for name, mine, theirs in (('alpha', row.alpha, f.alpha), ('beta', row.beta, f.beta)):
+        if not same_number(mine, theirs):
+            problems.append(f'{name} {mine} is not the recipe\'s {theirs}')
+    return problems
+
+
+# ---- metafiles ------------------------------------------------------------------------------------------------
+def metafiles() -> List[str]:
+    """The metafiles of the folders of :func:`recipes`."""
+    folders = {folder_of(p) for p in recipes()}
+    return sorted(p for p in glob.glob(osp.join(RECIPES_DIR, '*', 'metafile.yml')) if folder_of(p) in folders)
+
+
+@functools.lru_cache(maxsize=None)
+def entries() -> Dict[str, Dict[str, Any]]:
+    """Absolute recipe path -> its metafile entry (with '_metafile'); duplicates raise."""
+    found: Dict[str, Dict[str, Any]] = {}
+    for meta in metafiles():
+        for model in yaml.safe_load(open(meta))['Models']:
+            path = osp.join(ROOT, model['Config'])
+            if path in found:
+                raise ValueError(f'{model["Config"]} is in {found[path]["_metafile"]} and {meta}')
+            found[path] = dict(model, _metafile=meta)
+    return found
+
+
+def entry_ap(entry: Dict[str, Any]) -> Optional[float]:
+    results = entry.get('Results') or []
+    return results[0]['Metrics'].get('box AP') if results else None
+
+
+def entry_problems(entry: Dict[str, Any], f: Facts) -> List[str]:
+    """Every way a metafile entry disagrees with the loaded recipe (empty when it agrees)."""
+    md, problems = entry.get('Metadata', {}), []
+    if entry['Name'] != stem(f.path):
+        problems.append(f'Name {entry["Name"]} is not the file name {stem(f.path)}')
+    if md.get('Teacher') != f.teacher:
+        problems.append(f'Teacher {md.get("Teacher")} is not the recipe\'s {f.teacher}')
+    if md.get('Teacher Checkpoint') != f.teacher_ckpt:
+        problems.append(f'Teacher Checkpoint {md.get("Teacher Checkpoint")} is not the recipe\'s {f.teacher_ckpt}')
+    if 'Student' not in md:
+        problems.append('no Student')
+    else:
+        problems += student_problems(f.path, md['Student'])
+    schedule = str(md.get('Schedule'))
+    problems += schedule_problems(schedule, f)
+    if 'Epochs' in md and md['Epochs'] != f.epochs:
+        problems.append(f'Epochs {md["Epochs"]} is not the recipe\'s {f.epochs}')
+    if f.loss == 'DFDLoss':
+        weights = (('alpha', md.get('alpha'), f.alpha), ('beta', md.get('beta'), f.beta))
+    else:
+        weights = (('Loss Weight', md.get('Loss Weight'), f.alpha),)
+    problems += [f'{name} {mine} is not the recipe\'s {theirs}' for name, mine, theirs in weights
+                 if not same_number(mine, theirs)]
+    for result in entry.get('Results') or []:
+        if (result.get('Task'), result.get('Dataset')) != ('Object Detection', 'COCO') or \
+                'box AP' not in result.get('Metrics', {}):
+            problems.append(f'Results entry {result} is not COCO object detection box AP')
+    return problems
+
+
+def readme_rows() -> List[Row]:
+    return [row for folder in sorted({folder_of(p) for p in recipes()})
+            if osp.isfile(osp.join(RECIPES_DIR, folder, 'README.md'))
+            for row in parse_readme(osp.join(RECIPES_DIR, folder, 'README.md'))]
+
+
+def distill_recipes() -> List[str]:
+    return [p for p in recipes() if 'teacher' in load(p).model]
+
+
+def _rel(path: str) -> str:
+    return osp.relpath(path, RECIPES_DIR)
+
+
+# ---- the tests --------------------------------------------------------------------------------------------------
+def test_model_index_imports_every_metafile():
+    from modelindex.load_model_index import load as load_index
+    index = yaml.safe_load(open(osp.join(ROOT, 'model-index.yml')))
+    imported = sorted(osp.join(ROOT, p) for p in index['Import'])
+    every = sorted(glob.glob(osp.join(RECIPES_DIR, '*', 'metafile.yml')))  # all tasks, not only SCOPES
+    assert imported == every, 'model-index.yml must import exactly the recipes/*/metafile.yml files'
+    folders = sorted({folder_of(p) for p in recipes()})
+    assert [folder_of(m) for m in metafiles()] == folders, 'every recipe folder needs a metafile.yml'
+    for folder in folders:
+        assert osp.isfile(osp.join(RECIPES_DIR, folder, 'README.md')), f'recipes/{folder} has no README.md'
+    index = load_index(osp.join(ROOT, 'model-index.yml'))
+    assert {m.name for m in index.models} >= {e['Name'] for e in entries().values()}
+    # modelindex's own validation. It resolves README paths against the metafile's folder; OpenMMLab metafiles
+    # (and ours) give them, like Config, relative to the repository root: those are checked here instead.
+    errors = [(e['filepath'], e['type'], err) for e in index.collect_check_errors() for err in e['errors']
+              if not err.startswith('Path to README file')]
+    assert not errors, errors
+    for meta in metafiles():
+        for collection in yaml.safe_load(open(meta))['Collections']:
+            assert osp.isfile(osp.join(ROOT, collection['README'])), f'{meta}: README {collection["README"]} missing'
+
+
+def test_every_recipe_is_in_one_metafile():
+    found = entries()
+    missing = [_rel(p) for p in recipes() if p not in found]
+    assert not missing, f'recipes in no metafile: {missing}'
+    for path, entry in found.items():
+        assert osp.isfile(path), f'{entry["_metafile"]}: {entry["Config"]} does not exist'
+        assert osp.dirname(path) == osp.dirname(entry['_metafile']), f'{entry["Config"]} is in another folder\'s ' \
+                                                                       f'metafile {entry["_metafile"]}'
+
+
+@pytest.mark.parametrize('path', sorted(entries()), ids=_rel)
+def test_metafile_entry_matches_recipe(path):
+    assert entry_problems(entries()[path], facts(path)) == []
+
+
+@pytest.mark.parametrize('row', readme_rows(), ids=lambda r: f'{_rel(r.readme)}:{r.name}')
+def test_readme_row_matches_recipe_and_metafile(row):
+    assert osp.isfile(row.config), f'{row.readme}: {row.config} does not exist'
+    assert row_problems(row, facts(row.config)) == []
+    entry = entries()[row.config]
+    assert same_number(row.ap, entry_ap(entry)), (f'paper box AP {row.ap} in {_rel(row.readme)}, '
+                                                   f'{entry_ap(entry)} in {entry["_metafile"]}')
+
+
+def test_every_recipe_has_a_readme_row():
+    listed = {(osp.dirname(r.readme), r.config) for r in readme_rows()}
+    missing = [_rel(p) for p in recipes() if (osp.dirname(p), p) not in listed]
+    assert not missing, f'recipes without a row in their folder\'s README: {missing}'
+
+
+@pytest.mark.parametrize('path', [p for p in distill_recipes()], ids=_rel)
+def test_teacher_is_the_zoo_checkpoint(path):
+    """No shipped recipe trains from a random teacher: its checkpoint is the zoo model of its teacher config."""
+    model = load(path).model
+    assert not model.get('allow_random_teacher', False), f'{_rel(path)} allows a random teacher'
+    assert model.teacher_ckpt == zoo_weights().get(model.teacher.cfg_path), \
+        f'{_rel(path)}: teacher_ckpt is not the model-zoo weights of {model.teacher.cfg_path}'
+
+
+@pytest.mark.parametrize('path', [p for p in distill_recipes()], ids=_rel)
+def test_no_unused_connector(path):
+    """Every connector feeds a loss input, and DFD's s_transformed is wired exactly when a constraint needs it.
+
+    An unused connector keeps parameters that get no gradient (distributed training stops on them).
+    """
+    from dfd_razor.models.losses import DFDLoss
+    levels = load(path).model.distiller.levels
+    inputs = {k: v for k, v in levels.inputs.items() if v is not None}
+    used = {v.get('connector') for v in inputs.values()}
+    unused = [k for k, v in (levels.get('connectors') or {}).items() if v is not None and k not in used]
+    assert not unused, f'{_rel(path)}: connectors {unused} feed no loss input'
+    if levels.loss.type == 'DFDLoss':
+        loss = DFDLoss(**{k: v for k, v in levels.loss.items() if k != 'type'})
+        assert loss.needs_transformed == ('s_transformed' in inputs), \
+            f'{_rel(path)}: s_transformed is wired: {"s_transformed" in inputs}, needed: {loss.needs_transformed}'
+
+
+def _pair_key(path: str) -> Tuple[str, str]:
+    return osp.dirname(path), stem(path).split('_', 1)[1]
+
+
+def test_twins_differ_only_in_the_method():
+    """DFD, PKD, MGD and CWD recipes of one pair: same teacher, student, schedule, data and inheriting strategy."""
+    groups: Dict[Tuple[str, str], List[str]] = {}
+    for path in distill_recipes():
+        if facts(path).method in METHOD_LOSSES:  # the main methods, not the ablation variants
+            groups.setdefault(_pair_key(path), []).append(path)
+    assert groups
+    for paths in groups.values():
+        def rest(p):
+            cfg = copy.deepcopy(load(p).to_dict())
+            cfg.pop('method', None)
+            cfg['model'].pop('distiller')
+            return cfg
+        first = rest(paths[0])
+        for other in paths[1:]:
+            assert rest(other) == first, f'{_rel(other)} differs from {_rel(paths[0])} beyond the method'
+
+
+def test_dfd_recipes_use_the_paper_weights():
+    """Section 4.1: alpha=2.8e-5, beta=1e-5 for one-stage, alpha=3.5e-7, beta=1e-7 for two-stage detectors."""
+    checked = 0
+    for path in distill_recipes():
+        f = facts(path)
+        if f.method != 'dfd' or load(path).get('default_scope', 'mmdet') != 'mmdet':
+            continue
+        kind = 'two-stage' if 'rpn_head' in load(path).model.architecture else 'one-stage'
+        assert same_number(f.alpha, PAPER_WEIGHTS[kind][0]) and same_number(f.beta, PAPER_WEIGHTS[kind][1]), \
+            f'{_rel(path)}: the paper\'s {kind} weights are {PAPER_WEIGHTS[kind]}, the recipe has {(f.alpha, f.beta)}'
+        checked += 1
+    assert checked
+
+
+def _commands(readme: str) -> List[str]:
+    blocks = re.findall(r'```bash\n(.*?)```', open(readme).read(), flags=re.S)
+    return [c for b in blocks for c in b.replace('\\\n', ' ').splitlines() if c.strip()]
+
+
+@pytest.mark.parametrize('readme', sorted({r.readme for r in readme_rows()}), ids=_rel)
+def test_readme_commands_name_existing_files_and_keys(readme):
+    """Every recipe a README command names exists; every --cfg-options key exists in the folder's recipes."""
+    commands = _commands(readme)
+    assert commands, f'{readme} has no commands'
+    folder_recipes = [p for p in recipes() if osp.dirname(p) == osp.dirname(readme)]
+    for command in commands:
+        for recipe in re.findall(r'recipes/\S+\.py', command):
+            assert osp.isfile(osp.join(ROOT, recipe)), f'{readme}: {recipe} does not exist'
+        if '--cfg-options' in command:
+            parser = argparse.ArgumentParser()
+            parser.add_argument('--cfg-options', nargs='+', action=DictAction)  # as tools/train.py parses it
+            options = parser.parse_args(['--cfg-options'] + command.split('--cfg-options', 1)[1].split()).cfg_options
+            for path in folder_recipes:
+                cfg = load(path)
+                for key in options:
+                    node = cfg
+                    for part in key.split('.'):
+                        assert part in node, f'{readme}: --cfg-options {key} is not a key of {_rel(path)}'
+                        node = node[part]
+
+
+# ---- the comparisons can fail --------------------------------------------------------------------------------
+def _reference_row() -> Row:
+    path = osp.join(RECIPES_DIR, 'retinanet', 'dfd_fpn_retina-x101_retina-r50_2x_coco.py')
+    return next(r for r in readme_rows() if r.config == path and osp.dirname(r.readme) == osp.dirname(path))
+
+
+def test_row_problems_catch_a_wrong_row():
+    row = _reference_row()
+    f = facts(row.config)
+    assert row_problems(row, f) == []
+    wrong = {
+        'alpha': replace(row, alpha=3.5e-7),
+        'beta': replace(row, beta=None),
+        'teacher': replace(row, teacher='retinanet_x101-32x4d_fpn_1x_coco'),
+        'student': replace(row, student='retinanet_r101_fpn_2x_coco'),
+        'schedule': replace(row, schedule='1x'),
+        'method': replace(row, method='pkd'),
+    }
+    for field, bad in wrong.items():
+        problems = row_problems(bad, f)
+        assert problems and any(field in p for p in problems), (field, problems)
+    # the same row against a recipe with another schedule and student config: caught through the loaded config
+    one_x = facts(osp.join(RECIPES_DIR, 'retinanet', 'dfd_fpn_retina-x101_retina-r50_1x_coco.py'))
+    assert any('schedule' in p for p in row_problems(replace(row, name=stem(one_x.path)), one_x))
+
+
+def test_entry_problems_catch_a_wrong_entry():
+    path = osp.join(RECIPES_DIR, 'faster_rcnn', 'dfd_fpn_mask-x101_faster-r50_1x_coco.py')
+    entry, f = entries()[path], facts(path)
+    assert entry_problems(entry, f) == []
+    md = entry['Metadata']
+    wrong = {
+        'alpha': dict(md, alpha=2.8e-5),
+        'beta': dict(md, beta=1e-5),
+        'Teacher Checkpoint': dict(md, **{'Teacher Checkpoint': zoo_weights()['mmdet::faster_rcnn/'
+                                                                              'faster-rcnn_r101_fpn_2x_coco.py']}),
+        'Teacher': dict(md, Teacher='mmdet::mask_rcnn/mask-rcnn_x101-32x4d_fpn_1x_coco.py'),
+        'student model': dict(md, Student='mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py'),
+        'train_cfg': dict(md, Student='mmdet::faster_rcnn/faster-rcnn_r50_fpn_2x_coco.py'),  # same model, 2x
+        'schedule': dict(md, Schedule='2x'),
+    }
+    for field, bad in wrong.items():
+        problems = entry_problems(dict(entry, Metadata=bad), f)
+        assert problems and any(field in p for p in problems), (field, problems)
+
+
+def test_parse_readme_reads_links_dashes_and_missing_numbers(tmp_path):
+    text = '\n'.join(['# t', '', '| ' + ' | '.join(HEADER) + ' |', '|' + ' --- |' * len(HEADER),
+                      '| [a_b](../x/a_b.py) | student | - | s | 1x | - | - | 36.5 |',
+                      '| [c_d](c_d.py) | cwd | t | s | 2x | 10 | - | not reported |', '', 'after'])
+    rows = parse_readme(str(tmp_path / 'README.md'), text)
+    assert [(osp.relpath(r.config, str(tmp_path)), r.teacher, r.alpha, r.beta, r.ap) for r in rows] == [
+        (osp.join('..', 'x', 'a_b.py'), None, None, None, 36.5), ('c_d.py', 't', 10.0, None, None)]
+    with pytest.raises(ValueError, match='link'):
+        parse_readme('R', text.replace('[c_d](c_d.py)', 'c_d.py'))
