@@ -145,3 +145,12 @@ def test_error_for_unknown_level_connector_and_keys():
     cfg['levels']['typo'] = 1
     with pytest.raises(KeyError, match='unknown keys'):
         MODELS.build(cfg)
+
+
+def test_none_entries_remove_inherited_connectors_and_inputs():
+    cfg = dfd_distiller(32, 32, split=False, hd_constraint='mse')
+    cfg['levels']['connectors']['trans'] = None
+    cfg['levels']['inputs']['s_transformed'] = None
+    d = MODELS.build(cfg)
+    assert len(d.connectors) == 0
+    assert all(set(m) == {'s_feature', 't_feature'} for m in d.loss_forward_mappings.values())
