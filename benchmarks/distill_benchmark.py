@@ -25,8 +25,8 @@ sys.path.insert(0, REPO)
 from dfd_razor.data import resolve_data_root  # noqa: E402
 
 TASKS = {
-    'det': dict(data=['tiny_coco'], suffix='retina-r18_retina-r18half_1200i_tinycoco', location='fpn',
-                teacher='teacher_retina-r18_1200i_tinycoco.py', student='student_retina-r18half_1200i_tinycoco.py',
+    'det': dict(data=['tiny_coco'], suffix='retina-r18_retina-r18half_500i_tinycoco', location='fpn',
+                teacher='teacher_retina-r18_500i_tinycoco.py', student='student_retina-r18half_500i_tinycoco.py',
                 metric='coco/bbox_mAP', scale=100, label='person box AP (tiny_coco val)',
                 short=lambda n: [f'param_scheduler.1.milestones=[{int(n * 0.75)},{int(n * 0.92)}]']),
     'seg': dict(data=['camvid'], suffix='pspnet-r18_pspnet-r18half_800i_camvid', location='head',

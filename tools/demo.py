@@ -26,9 +26,9 @@ from dfd_razor.data import resolve_data_root  # noqa: E402
 
 # Per task: the data it needs, the CPU recipes (recipes/cpu_demo), the metric reported.
 TASKS: Dict[str, Dict] = {
-    'det': dict(data=['tiny_coco'], teacher='teacher_retina-r18_1200i_tinycoco.py',
-                dfd='dfd_fpn_retina-r18_retina-r18half_1200i_tinycoco.py',
-                student='student_retina-r18half_1200i_tinycoco.py', metric='coco/bbox_mAP', scale=100),
+    'det': dict(data=['tiny_coco'], teacher='teacher_retina-r18_500i_tinycoco.py',
+                dfd='dfd_fpn_retina-r18_retina-r18half_500i_tinycoco.py',
+                student='student_retina-r18half_500i_tinycoco.py', metric='coco/bbox_mAP', scale=100),
 }
 
 

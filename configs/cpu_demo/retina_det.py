@@ -8,14 +8,14 @@ model = dict(
     neck=dict(in_channels=[64, 128, 256, 512], out_channels=128),
     bbox_head=dict(num_classes=1, in_channels=128, feat_channels=128, stacked_convs=2))
 retina_r18 = model
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=1200, val_interval=400)
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=500, val_interval=500)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
-    dict(type='MultiStepLR', by_epoch=False, milestones=[900, 1100], gamma=0.1)
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
+    dict(type='MultiStepLR', by_epoch=False, milestones=[375, 460], gamma=0.1)
 ]
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4), clip_grad=dict(max_norm=10, norm_type=2))
-default_hooks = dict(logger=dict(interval=20), checkpoint=dict(by_epoch=False, interval=400, max_keep_ckpts=1))
+default_hooks = dict(logger=dict(interval=20), checkpoint=dict(by_epoch=False, interval=500, max_keep_ckpts=1))
 log_processor = dict(by_epoch=False)

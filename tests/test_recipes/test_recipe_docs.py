@@ -3,9 +3,12 @@
 Everything is compared with the LOADED configs (``Config.fromfile``, inheritance resolved), never with recipe text:
 alpha/beta from ``model.distiller.levels.loss``, the teacher from ``model.teacher.cfg_path`` and
 ``model.teacher_ckpt``, the student by comparing ``model.architecture`` (``model`` for a plain student) and the
-data/schedule keys with the named model-zoo config, the schedule from ``train_cfg``. README rows are the tables
-whose header is :data:`HEADER`; a row may link a recipe of another folder (the ablation tables link their
-baseline), which is then held to that recipe's own metafile entry.
+data/schedule keys with the named student config, the schedule from ``train_cfg``. The student config is a
+model-zoo config, or a config of this repository where the recipes deliberately change the zoo's (the PSPNet
+student: 512x512 crops, 40k iterations): README cells link it (``[name](../../configs/pairs/name.py)``),
+metafiles give its path from the repository root (``configs/pairs/name.py``). README rows are the tables whose
+header is :data:`COLUMNS` followed by one task's metric column (:data:`METRICS`); a row may link a recipe of
+another folder (the ablation tables link their baseline), which is then held to that recipe's own metafile entry.
 
 The comparison functions (:func:`row_problems`, :func:`entry_problems`) return a list of problems rather than
 asserting, so that ``test_*_catch_*`` can show that a deliberately wrong row or entry is caught.
@@ -31,10 +34,29 @@ ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 RECIPES_DIR = osp.join(ROOT, 'recipes')
 # Folders of recipes that are not paper rows. They are exempt from the metafile/README requirements.
 EXEMPT = {'cpu_demo': 'CPU demonstration on tiny_coco with a locally trained teacher: no paper number, no zoo model'}
-# Codebases (default scopes) whose recipes are held to this file: detection. The README header and the Results check
-# are COCO box AP; another task joins by adding its scope here and its metric to HEADER and entry_problems.
-SCOPES = ('mmdet', 'mmyolo')
-HEADER = ('config', 'method', 'teacher', 'student', 'schedule', 'alpha', 'beta', 'paper box AP')
+
+
+@dataclass(frozen=True)
+class Metric:
+    """How the paper number of a task is given: the README's last column, the metafile's Results entry."""
+    column: str  # README header of the paper number
+    task: str  # metafile Results: Task (the codebase's own zoo metafiles' name for it)
+    dataset: str  # metafile Results: Dataset
+    name: str  # metafile Results: the key under Metrics
+
+
+# Codebases (default scopes) whose recipes are held to this file, with the metric of their paper rows.
+METRICS = {
+    'mmdet': Metric('paper box AP', 'Object Detection', 'COCO', 'box AP'),
+    'mmyolo': Metric('paper box AP', 'Object Detection', 'COCO', 'box AP'),
+    'mmpose': Metric('paper AP', 'Body 2D Keypoint', 'COCO', 'AP'),  # COCO keypoint AP (OKS), x100
+    'mmseg': Metric('paper mIoU', 'Semantic Segmentation', 'Cityscapes', 'mIoU'),
+}
+SCOPES = tuple(METRICS)
+COLUMNS = ('config', 'method', 'teacher', 'student', 'schedule', 'alpha', 'beta')
+HEADERS = {COLUMNS + (m.column,) for m in METRICS.values()}
+HEADER = COLUMNS + (METRICS['mmdet'].column,)  # the detection tables' header
+LINK = re.compile(r'\[([^\]]+)\]\(([^)]+)\)')
 # The loss each method field of a recipe name must configure (prefix match: 'dfd-t1-hd-only' is DFD).
 METHOD_LOSSES = {'dfd': 'DFDLoss', 'pkd': 'PKDLoss', 'mgd': 'MGDLoss', 'cwd': 'ChannelWiseDivergence'}
 # For methods other than DFD the alpha column (metafile: 'Loss Weight') gives the loss's own weight.
@@ -49,8 +71,11 @@ CODEBASES = ('mmdet', 'mmyolo', 'mmseg', 'mmpose')
 
 # ---- loading ------------------------------------------------------------------------------------------------
 def recipes() -> List[str]:
-    return [p for p in discover(RECIPES_DIR)
-            if folder_of(p) not in EXEMPT and load(p).get('default_scope', 'mmdet') in SCOPES]
+    return [p for p in discover(RECIPES_DIR) if folder_of(p) not in EXEMPT and scope_of(p) in SCOPES]
+
+
+def scope_of(path: str) -> str:
+    return load(path).get('default_scope', 'mmdet')
 
 
 def folder_of(path: str) -> str:
@@ -86,13 +111,19 @@ def zoo_config(name: str) -> Optional[str]:
 
 @functools.lru_cache(maxsize=None)
 def zoo_weights() -> Dict[str, str]:
-    """``codebase::folder/name.py`` -> checkpoint URL, from the installed codebases' metafiles."""
+    """``codebase::folder/name.py`` -> checkpoint URL, from the installed codebases' metafiles.
+
+    MMDetection and MMYOLO name them ``metafile.yml``, MMSegmentation ``metafile.yaml``, MMPose
+    ``<collection>_<dataset>.yml``: every YAML file under the codebase's configs with a ``Models`` list is read.
+    """
     weights = {}
     for scope in CODEBASES:
         base = codebase_file(f'{scope}::')
-        for meta in glob.glob(osp.join(base, '**', 'metafile.yml'), recursive=True):
-            doc = yaml.safe_load(open(meta)) or {}
-            for model in doc.get('Models', []) if isinstance(doc, dict) else []:
+        for meta in sorted(glob.glob(osp.join(base, '**', '*.yml'), recursive=True) +
+                           glob.glob(osp.join(base, '**', '*.yaml'), recursive=True)):
+            with open(meta) as stream:
+                doc = yaml.safe_load(stream) or {}
+            for model in doc.get('Models') or [] if isinstance(doc, dict) else []:
                 if model.get('Config') and model.get('Weights'):
                     weights[f'{scope}::' + model['Config'].split('configs/', 1)[-1]] = model['Weights']
     return weights
@@ -124,6 +155,7 @@ class Facts:
     beta: Optional[float]
     epochs: Optional[int]
     iters: Optional[int]
+    scope: str  # default_scope: the codebase, which gives the task and its metric
 
 
 @functools.lru_cache(maxsize=None)
@@ -135,12 +167,30 @@ def facts(path: str) -> Facts:
     return Facts(path=path, method=stem(path).split('_')[0], loss=loss['type'] if loss else None,
                  teacher=cfg.model.teacher.get('cfg_path') if distill else None,
                  teacher_ckpt=cfg.model.get('teacher_ckpt'), alpha=alpha, beta=beta,
-                 epochs=cfg.train_cfg.get('max_epochs'), iters=cfg.train_cfg.get('max_iters'))
+                 epochs=cfg.train_cfg.get('max_epochs'), iters=cfg.train_cfg.get('max_iters'),
+                 scope=cfg.get('default_scope', 'mmdet'))
+
+
+def student_file(student_cfg_path: str) -> Tuple[Optional[str], List[str]]:
+    """The file of a metafile's Student: ``codebase::folder/name.py`` (model zoo) or ``configs/.../name.py``.
+
+    A config of this repository must be under ``configs/`` (a recipe is not its own student).
+    """
+    if '::' in student_cfg_path:
+        file = codebase_file(student_cfg_path)
+    elif osp.normpath(student_cfg_path).startswith('configs' + osp.sep) and student_cfg_path.endswith('.py'):
+        file = osp.join(ROOT, student_cfg_path)
+    else:
+        return None, [f'student {student_cfg_path} is neither codebase::path.py nor configs/path.py']
+    return (file, []) if osp.isfile(file) else (None, [f'student {student_cfg_path} does not exist'])
 
 
 def student_problems(path: str, student_cfg_path: str) -> List[str]:
-    """The recipe's student model, schedule and data are those of ``student_cfg_path`` (a zoo config)."""
-    cfg, zoo = load(path), Config.fromfile(codebase_file(student_cfg_path))
+    """The recipe's student model, schedule and data are those of ``student_cfg_path`` (see :func:`student_file`)."""
+    file, problems = student_file(student_cfg_path)
+    if file is None:
+        return problems
+    cfg, zoo = load(path), Config.fromfile(file)
     model = cfg.model.architecture if 'teacher' in cfg.model else cfg.model
     problems = [] if _plain(model) == _plain(zoo.model) else [f'student model is not {student_cfg_path}\'s']
     problems += [f'{key} differs from {student_cfg_path}' for key in STUDENT_KEYS
@@ -186,7 +236,8 @@ class Row:
     schedule: str
     alpha: Optional[float]
     beta: Optional[float]
-    ap: Optional[float]
+    metric: str  # header of the paper-number column
+    paper: Optional[float]  # the paper number, None where not reported
 
 
 def _cells(line: str) -> List[str]:
@@ -198,27 +249,44 @@ def _value(cell: str) -> Optional[float]:
 
 
 def parse_readme(path: str, text: Optional[str] = None) -> List[Row]:
-    """Rows of every table in ``path`` whose header is :data:`HEADER`."""
+    """Rows of every table in ``path`` whose header is one of :data:`HEADERS`."""
     lines = (open(path).read() if text is None else text).splitlines()
     rows, i = [], 0
     while i < len(lines):
-        if lines[i].startswith('|') and tuple(_cells(lines[i])) == HEADER:
+        header = tuple(_cells(lines[i]))
+        if lines[i].startswith('|') and header in HEADERS:
             i += 2  # header and separator
             while i < len(lines) and lines[i].startswith('|'):
                 cells = _cells(lines[i])
-                if len(cells) != len(HEADER):
-                    raise ValueError(f'{path}: row {lines[i]!r} has {len(cells)} cells, the header {len(HEADER)}')
-                link = re.fullmatch(r'\[([^\]]+)\]\(([^)]+)\)', cells[0])
+                if len(cells) != len(header):
+                    raise ValueError(f'{path}: row {lines[i]!r} has {len(cells)} cells, the header {len(header)}')
+                link = LINK.fullmatch(cells[0])
                 if not link:
                     raise ValueError(f'{path}: the config cell {cells[0]!r} is not a [name](file.py) link')
                 rows.append(Row(readme=path, config=osp.normpath(osp.join(osp.dirname(path), link.group(2))),
                                 name=link.group(1), method=cells[1], teacher=None if cells[2] == '-' else cells[2],
                                 student=cells[3], schedule=cells[4], alpha=_value(cells[5]), beta=_value(cells[6]),
-                                ap=_value(cells[7])))
+                                metric=header[-1], paper=_value(cells[7])))
                 i += 1
         else:
             i += 1
     return rows
+
+
+def readme_student(row: Row) -> Tuple[Optional[str], List[str]]:
+    """A README student cell as a metafile would give it (:func:`student_file`), and what is wrong with the cell.
+
+    A model-zoo config is named (``retinanet_r50_fpn_2x_coco``), a config of this repository linked
+    (``[name](../../configs/pairs/name.py)``, relative to the README).
+    """
+    link = LINK.fullmatch(row.student)
+    if link is None:
+        found = zoo_config(row.student)
+        return found, [] if found else [f'student {row.student} is not exactly one model-zoo config']
+    target = osp.relpath(osp.normpath(osp.join(osp.dirname(row.readme), link.group(2))), ROOT)
+    problems = [] if link.group(1) == stem(target) else [f'student link text {link.group(1)} is not the file '
+                                                         f'name {stem(target)}']
+    return target, problems
 
 
 def row_problems(row: Row, f: Facts) -> List[str]:
@@ -233,10 +301,9 @@ def row_problems(row: Row, f: Facts) -> List[str]:
         problems.append(f'method {row.method} should configure {expected_loss}, the recipe has {f.loss}')
     if row.teacher != (stem(f.teacher) if f.teacher else None):
         problems.append(f'teacher {row.teacher} is not the recipe\'s {f.teacher}')
-    student = zoo_config(row.student)
-    if student is None:
-        problems.append(f'student {row.student} is not exactly one model-zoo config')
-    else:
+    student, student_cell = readme_student(row)
+    problems += student_cell
+    if student is not None:
         problems += student_problems(f.path, student)
     problems += schedule_problems(row.schedule, f)
     for name, mine, theirs in (('alpha', row.alpha, f.alpha), ('beta', row.beta, f.beta)):
@@ -265,9 +332,21 @@ def entries() -> Dict[str, Dict[str, Any]]:
     return found
 
 
-def entry_ap(entry: Dict[str, Any]) -> Optional[float]:
+def entry_paper(entry: Dict[str, Any], metric: Metric) -> Optional[float]:
+    """The entry's paper number for ``metric`` (None where it has no Results)."""
     results = entry.get('Results') or []
-    return results[0]['Metrics'].get('box AP') if results else None
+    return results[0]['Metrics'].get(metric.name) if results else None
+
+
+def paper_problems(row: Row, entry: Dict[str, Any], f: Facts) -> List[str]:
+    """The row's paper-number column is the recipe's task metric, and its number that of the metafile entry."""
+    metric, problems = METRICS[f.scope], []
+    if row.metric != metric.column:
+        problems.append(f'column {row.metric!r} is not the {f.scope} metric {metric.column!r}')
+    if not same_number(row.paper, entry_paper(entry, metric)):
+        problems.append(f'{metric.column} {row.paper} in {_rel(row.readme)}, {entry_paper(entry, metric)} in '
+                        f'{entry["_metafile"]}')
+    return problems
 
 
 def entry_problems(entry: Dict[str, Any], f: Facts) -> List[str]:
@@ -287,16 +366,19 @@ def entry_problems(entry: Dict[str, Any], f: Facts) -> List[str]:
     problems += schedule_problems(schedule, f)
     if 'Epochs' in md and md['Epochs'] != f.epochs:
         problems.append(f'Epochs {md["Epochs"]} is not the recipe\'s {f.epochs}')
+    if 'Iterations' in md and md['Iterations'] != f.iters:
+        problems.append(f'Iterations {md["Iterations"]} is not the recipe\'s {f.iters}')
     if f.loss == 'DFDLoss':
         weights = (('alpha', md.get('alpha'), f.alpha), ('beta', md.get('beta'), f.beta))
     else:
         weights = (('Loss Weight', md.get('Loss Weight'), f.alpha),)
     problems += [f'{name} {mine} is not the recipe\'s {theirs}' for name, mine, theirs in weights
                  if not same_number(mine, theirs)]
+    metric = METRICS[f.scope]
     for result in entry.get('Results') or []:
-        if (result.get('Task'), result.get('Dataset')) != ('Object Detection', 'COCO') or \
-                'box AP' not in result.get('Metrics', {}):
-            problems.append(f'Results entry {result} is not COCO object detection box AP')
+        if (result.get('Task'), result.get('Dataset')) != (metric.task, metric.dataset) or \
+                metric.name not in result.get('Metrics', {}):
+            problems.append(f'Results entry {result} is not {metric.dataset} {metric.task} {metric.name}')
     return problems
 
 
@@ -355,10 +437,9 @@ def test_metafile_entry_matches_recipe(path):
 @pytest.mark.parametrize('row', readme_rows(), ids=lambda r: f'{_rel(r.readme)}:{r.name}')
 def test_readme_row_matches_recipe_and_metafile(row):
     assert osp.isfile(row.config), f'{row.readme}: {row.config} does not exist'
-    assert row_problems(row, facts(row.config)) == []
-    entry = entries()[row.config]
-    assert same_number(row.ap, entry_ap(entry)), (f'paper box AP {row.ap} in {_rel(row.readme)}, '
-                                                   f'{entry_ap(entry)} in {entry["_metafile"]}')
+    f = facts(row.config)
+    assert row_problems(row, f) == []
+    assert paper_problems(row, entries()[row.config], f) == []
 
 
 def test_every_recipe_has_a_readme_row():
@@ -503,12 +584,97 @@ def test_entry_problems_catch_a_wrong_entry():
         assert problems and any(field in p for p in problems), (field, problems)
 
 
+PSPNET = osp.join(RECIPES_DIR, 'pspnet', 'dfd_head_pspnet-r101_pspnet-r18_40k_cityscapes-512x512.py')
+POSE = osp.join(RECIPES_DIR, 'pose', 'dfd_backbone_td-hm-r50_td-hm-mbv2_210e_coco-256x192.py')
+
+
+def _own_row(path: str) -> Row:
+    return next(r for r in readme_rows() if r.config == path and osp.dirname(r.readme) == osp.dirname(path))
+
+
+def test_row_problems_catch_a_wrong_repository_student():
+    """A student linked to a config of this repository is held to that config, as a zoo student to the zoo's."""
+    row, f = _own_row(PSPNET), facts(PSPNET)
+    assert row_problems(row, f) == [] and row.student.startswith('[')
+    zoo = 'pspnet_r18-d8_4xb2-80k_cityscapes-512x1024'  # the model, but 512x1024 crops and 80k iterations
+    wrong = {
+        'train_cfg': replace(row, student=zoo),
+        'train_dataloader': replace(row, student=zoo),
+        'link text': replace(row, student='[pspnet-r18](../../configs/pairs/pspnet-r18_40k_cityscapes-512x512.py)'),
+        'does not exist': replace(row, student='[x_y](../../configs/pairs/x_y.py)'),
+        'neither': replace(row, student='[student_pspnet-r18_40k_cityscapes-512x512]'
+                                        '(student_pspnet-r18_40k_cityscapes-512x512.py)'),  # a recipe, not configs/
+        'student model': replace(row, student='[pspnet-r18_pspnet-r18half_800i_camvid]'
+                                              '(../../configs/pairs/pspnet-r18_pspnet-r18half_800i_camvid.py)'),
+    }
+    for field, bad in wrong.items():
+        problems = row_problems(bad, f)
+        assert problems and any(field in p for p in problems), (field, problems)
+
+
+YOLOV6 = osp.join(RECIPES_DIR, 'yolov6', 'dfd_neck_yolov6-s_yolov6-t_300e_coco.py')
+
+
+@pytest.mark.parametrize('path', [PSPNET, POSE, YOLOV6], ids=_rel)
+def test_paper_problems_catch_a_wrong_number_or_column(path):
+    row, f = _own_row(path), facts(path)
+    entry = entries()[path]
+    assert paper_problems(row, entry, f) == [] and row.paper is not None
+    metric = METRICS[f.scope]
+    other = next(m.column for m in METRICS.values() if m.column != metric.column)
+    for bad in (replace(row, paper=row.paper + 0.1), replace(row, paper=None)):
+        assert any(metric.column in p and 'README' in p for p in paper_problems(bad, entry, f)), bad
+    assert any('column' in p for p in paper_problems(replace(row, metric=other), entry, f))
+    # the metafile side: another task's metric, another dataset, a wrong number
+    result = entry['Results'][0]
+    for bad_result in (dict(result, Metrics={'box AP' if metric.name != 'box AP' else 'mIoU': row.paper}),
+                       dict(result, Dataset='ADE20K'), dict(result, Task='Image Classification')):
+        assert any('Results entry' in p for p in entry_problems(dict(entry, Results=[bad_result]), f)), bad_result
+    wrong_number = dict(entry, Results=[dict(result, Metrics={metric.name: row.paper - 1})])
+    assert paper_problems(row, wrong_number, f)
+
+
+def test_entry_problems_catch_a_wrong_segmentation_entry():
+    entry, f = entries()[PSPNET], facts(PSPNET)
+    assert entry_problems(entry, f) == []
+    md = entry['Metadata']
+    wrong = {
+        'train_cfg': dict(md, Student='mmseg::pspnet/pspnet_r18-d8_4xb2-80k_cityscapes-512x1024.py'),
+        'student model': dict(md, Student='mmseg::pspnet/pspnet_r50-d8_4xb2-40k_cityscapes-512x1024.py'),
+        'neither': dict(md, Student='recipes/pspnet/student_pspnet-r18_40k_cityscapes-512x512.py'),
+        'does not exist': dict(md, Student='configs/pairs/pspnet-r18_80k_cityscapes-512x512.py'),
+        'Iterations': dict(md, Iterations=80000),
+        'schedule': dict(md, Schedule='80k'),
+        'Teacher Checkpoint': dict(md, **{'Teacher Checkpoint': zoo_weights()[
+            'mmseg::pspnet/pspnet_r101-d8_4xb2-80k_cityscapes-512x1024.py']}),  # the 80k-iteration R101's
+    }
+    for field, bad in wrong.items():
+        problems = entry_problems(dict(entry, Metadata=bad), f)
+        assert problems and any(field in p for p in problems), (field, problems)
+
+
+def test_zoo_weights_read_every_codebase():
+    """mmdet/mmyolo ``metafile.yml``, mmseg ``metafile.yaml``, mmpose ``<name>_<dataset>.yml``."""
+    scopes = {k.split('::')[0] for k in zoo_weights()}
+    assert scopes == set(CODEBASES), scopes
+    assert zoo_weights()['mmpose::body_2d_keypoint/topdown_heatmap/coco/td-hm_res50_8xb64-210e_coco-256x192.py'] \
+        == load(POSE).model.teacher_ckpt
+    assert zoo_weights()['mmseg::pspnet/pspnet_r101-d8_4xb2-40k_cityscapes-512x1024.py'] == \
+        load(PSPNET).model.teacher_ckpt
+
+
 def test_parse_readme_reads_links_dashes_and_missing_numbers(tmp_path):
     text = '\n'.join(['# t', '', '| ' + ' | '.join(HEADER) + ' |', '|' + ' --- |' * len(HEADER),
                       '| [a_b](../x/a_b.py) | student | - | s | 1x | - | - | 36.5 |',
                       '| [c_d](c_d.py) | cwd | t | s | 2x | 10 | - | not reported |', '', 'after'])
     rows = parse_readme(str(tmp_path / 'README.md'), text)
-    assert [(osp.relpath(r.config, str(tmp_path)), r.teacher, r.alpha, r.beta, r.ap) for r in rows] == [
+    assert [(osp.relpath(r.config, str(tmp_path)), r.teacher, r.alpha, r.beta, r.paper) for r in rows] == [
         (osp.join('..', 'x', 'a_b.py'), None, None, None, 36.5), ('c_d.py', 't', 10.0, None, None)]
     with pytest.raises(ValueError, match='link'):
         parse_readme('R', text.replace('[c_d](c_d.py)', 'c_d.py'))
+    # a segmentation table: its metric column, a student linked to a config of this repository
+    seg = text.replace('paper box AP', 'paper mIoU').replace('| s | 1x |', '| [n](../../configs/n.py) | 40k |')
+    row = parse_readme(str(tmp_path / 'README.md'), seg)[0]
+    assert (row.metric, row.student, row.paper) == ('paper mIoU', '[n](../../configs/n.py)', 36.5)
+    assert readme_student(replace(row, readme=osp.join(RECIPES_DIR, 'pspnet', 'README.md')))[0] == 'configs/n.py'
+    assert parse_readme('R', text.replace('paper box AP', 'paper top-1')) == []  # not a table of this file

@@ -11,7 +11,7 @@ from dfd_razor.testing import load_recipe, make_teacher_checkpoint, offline_opti
 from tools_helpers import ROOT, run
 
 CASES = {
-    'mmdet': 'recipes/cpu_demo/dfd_fpn_retina-r18_retina-r18half_1200i_tinycoco.py',
+    'mmdet': 'recipes/cpu_demo/dfd_fpn_retina-r18_retina-r18half_500i_tinycoco.py',
     'mmseg': 'recipes/cpu_demo/dfd_head_pspnet-r18_pspnet-r18half_800i_camvid.py',
     'mmpose': 'recipes/pose/dfd_backbone_td-hm-r50_td-hm-mbv2_210e_coco-256x192.py',
     'mmyolo': 'recipes/yolov6/dfd_neck_yolov6-s_yolov6-t_300e_coco.py',

@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-DEMO = osp.join(ROOT, 'recipes', 'cpu_demo', 'dfd_fpn_retina-r18_retina-r18half_1200i_tinycoco.py')
+DEMO = osp.join(ROOT, 'recipes', 'cpu_demo', 'dfd_fpn_retina-r18_retina-r18half_500i_tinycoco.py')
 DATA = osp.abspath(os.environ.get('DFD_DATA_ROOT', osp.join(ROOT, '..', 'shared', 'data')))
 # A short schedule of the CPU demo recipe: 4 iterations, checkpoints every 2, logs every iteration.
 SHORT = ['train_cfg.max_iters=4', 'train_cfg.val_interval=100', 'default_hooks.checkpoint.interval=2',

@@ -1,7 +1,7 @@
 # CPU demo pair: the tiny_coco RetinaNet R18 teacher (recipes/cpu_demo/teacher_*, trained by tools/demo.py) ->
 # a half-width R18 student, same 128-channel FPN and head.
 _base_ = ['../cpu_demo/retina_det.py', '../algorithms/fpn_teacher.py']
-teacher_ckpt = 'work_dirs/demo/det/teacher/iter_1200.pth'
+teacher_ckpt = 'work_dirs/demo/det/teacher/iter_500.pth'
 student = dict(
     _base_.model,
     backbone=dict(_base_.model.backbone, base_channels=32),

@@ -1,2 +1,0 @@
-_base_ = ['../../configs/pairs/retina-r18_retina-r18half_1200i_tinycoco.py', '../../configs/methods/cwd.py']
-model = dict(distiller=_base_.method)
