@@ -19,6 +19,7 @@ import functools
 import glob
 import inspect
 import math
+import os
 import os.path as osp
 import re
 from dataclasses import dataclass, replace
@@ -33,7 +34,8 @@ from dfd_razor.testing import discover
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 RECIPES_DIR = osp.join(ROOT, 'recipes')
 # Folders of recipes that are not paper rows. They are exempt from the metafile/README requirements.
-EXEMPT = {'cpu_demo': 'CPU demonstration on tiny_coco with a locally trained teacher: no paper number, no zoo model'}
+EXEMPT = {'cpu_demo': 'CPU demonstration pairs (tiny_coco RetinaNet, CamVid PSPNet) with teachers trained locally: no paper '
+                      'number, no zoo model; recipes/cpu_demo/README.md documents them'}
 
 
 @dataclass(frozen=True)
@@ -86,9 +88,20 @@ def stem(path: str) -> str:
     return osp.splitext(osp.basename(path))[0]
 
 
+def _fromfile(path: str) -> Config:
+    """``Config.fromfile`` with ``$DFD_DATA_ROOT`` unset: recipes and the zoo configs they restate must be compared
+    with the same (default) data roots, whatever the caller's environment says."""
+    saved = os.environ.pop('DFD_DATA_ROOT', None)
+    try:
+        return Config.fromfile(path)
+    finally:
+        if saved is not None:
+            os.environ['DFD_DATA_ROOT'] = saved
+
+
 @functools.lru_cache(maxsize=None)
 def load(path: str) -> Config:
-    return Config.fromfile(path)
+    return _fromfile(path)
 
 
 def codebase_file(cfg_path: str) -> str:
@@ -190,7 +203,7 @@ def student_problems(path: str, student_cfg_path: str) -> List[str]:
     file, problems = student_file(student_cfg_path)
     if file is None:
         return problems
-    cfg, zoo = load(path), Config.fromfile(file)
+    cfg, zoo = load(path), _fromfile(file)
     model = cfg.model.architecture if 'teacher' in cfg.model else cfg.model
     problems = [] if _plain(model) == _plain(zoo.model) else [f'student model is not {student_cfg_path}\'s']
     problems += [f'{key} differs from {student_cfg_path}' for key in STUDENT_KEYS
