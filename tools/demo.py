@@ -1,7 +1,7 @@
 """The main job on CPU: train a teacher on the bundled small data, distil a student with DFD, evaluate, export.
 
     python tools/demo.py                      # detection (RetinaNet on tiny_coco, person)
-    python tools/demo.py --task seg           # or pose, yolo, all
+    python tools/demo.py --task seg           # segmentation (PSPNet on CamVid), or --task all
     python tools/demo.py --data-root DIR      # where tiny_coco/, pose_minicoco/, camvid/ are (else see below)
 
 Data: --data-root, else $DFD_DATA_ROOT, else ../shared/data beside the repository, else ~/.cache/dfd-razor/data,
@@ -29,6 +29,9 @@ TASKS: Dict[str, Dict] = {
     'det': dict(data=['tiny_coco'], teacher='teacher_retina-r18_500i_tinycoco.py',
                 dfd='dfd_fpn_retina-r18_retina-r18half_500i_tinycoco.py',
                 student='student_retina-r18half_500i_tinycoco.py', metric='coco/bbox_mAP', scale=100),
+    'seg': dict(data=['camvid'], teacher='teacher_pspnet-r18_800i_camvid.py',
+                dfd='dfd_head_pspnet-r18_pspnet-r18half_800i_camvid.py',
+                student='student_pspnet-r18half_800i_camvid.py', metric='mIoU', scale=1),
 }
 
 
