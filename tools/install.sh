@@ -69,7 +69,7 @@ TAG=$("$PY" -c "import sys, torch; cu = torch.version.cuda if $WITH_CUDA else No
 WHEEL_DIR="$CACHE/mmcv-$MMCV_VERSION-$TAG"
 mkdir -p "$WHEEL_DIR"
 if ! ls "$WHEEL_DIR"/mmcv-*.whl >/dev/null 2>&1; then
-  step "building mmcv $MMCV_VERSION ($TAG, CUDA ops: $WITH_CUDA); about 30 min on 2 cores, once per machine"
+  step "building mmcv $MMCV_VERSION ($TAG, CUDA ops: $WITH_CUDA); 4-7 min on 2 cores (-g0), once per machine"
   BUILD=$(mktemp -d)
   pip_ download -q --no-deps --no-binary mmcv --no-build-isolation -d "$BUILD" "mmcv==$MMCV_VERSION"
   tar -xzf "$BUILD"/mmcv-$MMCV_VERSION.tar.gz -C "$BUILD"

@@ -97,3 +97,24 @@ def test_bad_inputs_give_one_line_errors(tmp_path, teacher_ckpt):
     assert line and teacher_ckpt in line[0] and 'architecture.backbone.conv1.weight' in line[0]
     proc = run(['tools/test.py', DEMO, str(tmp_path / 'missing.pth')], check=False)
     assert proc.returncode == 2 and 'checkpoint file not found' in proc.stderr + proc.stdout
+
+
+def test_segmentation_recipe_through_the_tools_and_teacher_evaluation(tmp_path):
+    """The same tools on another task (mmseg scope from the config): train, evaluate the student (mIoU), and with
+    --teacher the teacher, on CamVid; the torch 2 spelling --local-rank is accepted."""
+    seg = osp.join(ROOT, 'recipes', 'cpu_demo', 'dfd_head_pspnet-r18_pspnet-r18half_800i_camvid.py')
+    teacher_recipe = osp.join(ROOT, 'recipes', 'cpu_demo', 'teacher_pspnet-r18_800i_camvid.py')
+    short = ['train_cfg.max_iters=2', 'train_cfg.val_interval=100', 'default_hooks.checkpoint.interval=2',
+             'train_dataloader.batch_size=2', 'val_dataloader.dataset.indices=4']
+    teacher_dir = str(tmp_path / 'teacher')
+    run(['tools/train.py', teacher_recipe, '--work-dir', teacher_dir, '--local-rank=0', '--cfg-options'] + short)
+    teacher = osp.join(teacher_dir, 'iter_2.pth')
+    work = str(tmp_path / 'dfd')
+    run(['tools/train.py', seg, '--work-dir', work, '--cfg-options'] + short + [f'model.teacher_ckpt={teacher}'])
+    for args, name in (([osp.join(work, 'iter_2.pth')], 'student.json'), (['--teacher'], 'teacher.json')):
+        out = str(tmp_path / name)
+        run(['tools/test.py', seg] + args + ['--work-dir', work, '--out-metrics', out, '--cfg-options',
+                                            f'model.teacher_ckpt={teacher}', 'test_dataloader.dataset.indices=4'])
+        metrics = json.load(open(out))['metrics']
+        assert 0 <= metrics['mIoU'] <= 100 and 'aAcc' in metrics
+    assert json.load(open(str(tmp_path / 'teacher.json')))['teacher'] is True
