@@ -3,9 +3,12 @@
 # stages, 64-channel head), so the distillers align channels.
 _base_ = ['mmseg::_base_/models/pspnet_r50-d8.py', '../datasets/camvid.py', 'mmseg::_base_/default_runtime.py']
 norm_cfg = dict(type='BN', requires_grad=True)
+# The Runner gives this top-level data_preprocessor to a model config that has none, i.e. to the distillation
+# algorithm of the pairs built on this file: it must pad like the model's own.
+data_preprocessor = dict(size_divisor=8)
 model = dict(
     pretrained=None,
-    data_preprocessor=dict(size_divisor=8),
+    data_preprocessor=data_preprocessor,
     backbone=dict(depth=18, norm_cfg=norm_cfg),
     decode_head=dict(in_channels=512, channels=128, num_classes=11, norm_cfg=norm_cfg),
     auxiliary_head=dict(in_channels=256, channels=64, num_classes=11, norm_cfg=norm_cfg))

@@ -55,6 +55,8 @@ def test_recipe_trains_one_iteration(path, ckpt_dir):
     task = recipe_task(cfg)
     init_default_scope(task)
     MessageHub.get_current_instance().update_info('epoch', 0)
+    if cfg.get('data_preprocessor') is not None:  # as mmengine's Runner does for a model config without one
+        cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
     model = MODELS.build(cfg.model)
     model.init_weights()
     model.train()
