@@ -48,7 +48,9 @@ def test_distributed_two_process_train_resume_and_test(tmp_path, teacher_ckpt):
 def test_resume_is_exact(tmp_path, teacher_ckpt):
     opts = SHORT + [f'model.teacher_ckpt={teacher_ckpt}']
     straight, halves = str(tmp_path / 'straight'), str(tmp_path / 'halves')
-    run(['tools/train.py', DEMO, '--work-dir', straight, '--cfg-options'] + opts)
+    proc = run(['tools/train.py', DEMO, '--work-dir', straight, '--cfg-options'] + opts)
+    progress = [ln for ln in (proc.stdout + proc.stderr).splitlines() if 'Iter(train) [4/4]' in ln]
+    assert progress and 'eta:' in progress[0]  # mmengine's progress and ETA reach the user through our tool
     run(['tools/train.py', DEMO, '--work-dir', halves, '--cfg-options'] + opts + ['train_cfg.max_iters=2'])
     run(['tools/train.py', DEMO, '--work-dir', halves, '--resume', '--cfg-options'] + opts)
     a, b = losses_by_iter(straight), losses_by_iter(halves)
