@@ -40,9 +40,7 @@ METHODS = ['student', 'fitnet', 'pkd', 'mgd', 'cwd', 'dfd']
 def recipe(task: Dict, method: str) -> str:
     if method == 'student':
         return osp.join('recipes', 'cpu_demo', task['student'])
-    location = 'logits' if method == 'cwd' and task['location'] == 'head' and osp.isfile(
-        osp.join(REPO, 'recipes', 'cpu_demo', f'cwd_logits_{task["suffix"]}.py')) else task['location']
-    return osp.join('recipes', 'cpu_demo', f'{method}_{location}_{task["suffix"]}.py')
+    return osp.join('recipes', 'cpu_demo', f'{method}_{task["location"]}_{task["suffix"]}.py')
 
 
 def run(args: List[str], env: Dict[str, str], log: str) -> int:

@@ -24,8 +24,7 @@ from mmengine.registry import init_default_scope
 from mmrazor.registry import MODELS
 
 # Top-level keys of our distillation configs that only describe the algorithm (configs/algorithms, methods, pairs).
-DISTILL_VARIABLES = ('fpn_teacher', 'backbone_teacher', 'decode_head_teacher', 'yolov6_teacher', 'method', 'student',
-                     'teacher_ckpt')
+DISTILL_VARIABLES = ('fpn_teacher', 'backbone_teacher', 'decode_head_teacher', 'method', 'student', 'teacher_ckpt')
 
 
 def student_config(cfg: Config) -> Config:
