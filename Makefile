@@ -3,6 +3,8 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 export DFD_VENV := $(abspath $(VENV))
+# make demo TASK=seg|yolo|pose|all
+TASK ?= det
 
 .PHONY: install test demo bench-cost
 
@@ -16,4 +18,4 @@ bench-cost: install
 	$(PY) benchmarks/step_cost.py
 
 demo: install
-	$(PY) tools/demo.py
+	$(PY) tools/demo.py --task $(TASK)

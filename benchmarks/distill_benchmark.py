@@ -27,20 +27,33 @@ from dfd_razor.data import resolve_data_root  # noqa: E402
 TASKS = {
     'det': dict(data=['tiny_coco'], suffix='retina-r18_retina-r18half_500i_tinycoco', location='fpn',
                 teacher='teacher_retina-r18_500i_tinycoco.py', student='student_retina-r18half_500i_tinycoco.py',
-                metric='coco/bbox_mAP', scale=100, label='person box AP (tiny_coco val)',
-                short=lambda n: [f'param_scheduler.1.milestones=[{int(n * 0.75)},{int(n * 0.92)}]']),
+                metric='coco/bbox_mAP', scale=100, label='person box AP (tiny_coco, the 50 training images)',
+                short=lambda n: [f'param_scheduler.1.milestones=[{int(n * 0.75)},{int(n * 0.92)}]'],
+                methods=['student', 'inherit', 'fitnet', 'pkd', 'mgd', 'cwd', 'dfd']),
     'seg': dict(data=['camvid'], suffix='pspnet-r18_pspnet-r18half_800i_camvid', location='head',
                 teacher='teacher_pspnet-r18_800i_camvid.py', student='student_pspnet-r18half_800i_camvid.py',
                 metric='mIoU', scale=1, label='mIoU (CamVid val, 11 classes)',
-                short=lambda n: [f'param_scheduler.0.end={n}']),
+                short=lambda n: [f'param_scheduler.0.end={n}'],
+                methods=['student', 'fitnet', 'pkd', 'mgd', 'cwd', 'dfd']),  # no inheriting strategy: no `inherit`
 }
-METHODS = ['student', 'fitnet', 'pkd', 'mgd', 'cwd', 'dfd']
+METHODS = ['student', 'inherit', 'fitnet', 'pkd', 'mgd', 'cwd', 'dfd']
+# What each row is. `inherit` separates the inheriting strategy from the distillation loss where a pair uses it
+# (detection: the distilled students start from the teacher's neck and head, the plain student from scratch): the
+# FitNet recipe with its loss weight set to 0, i.e. the same initialisation and training without any feature loss.
+LEGEND = {
+    'student': 'the student recipe alone, from scratch',
+    'inherit': 'the distillation recipe\'s initialisation (inheriting strategy), no feature loss',
+    'fitnet': 'MSE on all positions (configs/methods/fitnet.py)',
+    'pkd': 'PKD', 'mgd': 'MGD', 'cwd': 'CWD', 'dfd': 'DFD',
+}
+NO_LOSS = ['model.distiller.levels.loss.alpha=0']
 
 
 def recipe(task: Dict, method: str) -> str:
     if method == 'student':
         return osp.join('recipes', 'cpu_demo', task['student'])
-    return osp.join('recipes', 'cpu_demo', f'{method}_{task["location"]}_{task["suffix"]}.py')
+    name = 'fitnet' if method == 'inherit' else method
+    return osp.join('recipes', 'cpu_demo', f'{name}_{task["location"]}_{task["suffix"]}.py')
 
 
 def run(args: List[str], env: Dict[str, str], log: str) -> int:
@@ -68,13 +81,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--task', choices=sorted(TASKS), required=True)
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    parser.add_argument('--methods', nargs='+', default=METHODS, choices=METHODS)
+    parser.add_argument('--methods', nargs='+', choices=METHODS, help='default: all that apply to the task')
     parser.add_argument('--iters', type=int, help='student training iterations (default: the recipe\'s schedule)')
     parser.add_argument('--data-root')
     parser.add_argument('--work-dir', default=osp.join('work_dirs', 'benchmark'))
     parser.add_argument('--out', help='markdown file (default: benchmarks/<task>.md)')
     args = parser.parse_args()
     task = TASKS[args.task]
+    args.methods = args.methods or task['methods']
     env = dict(os.environ, DFD_DATA_ROOT=resolve_data_root(task['data'], args.data_root))
     work = osp.join(REPO, args.work_dir, args.task)
     os.makedirs(work, exist_ok=True)
@@ -98,13 +112,22 @@ def main() -> None:
                     f'default_hooks.checkpoint.interval={args.iters}']
         schedule += task['short'](args.iters)  # the learning-rate schedule scaled to the shorter run
     results: Dict[str, List[Tuple[float, float, int]]] = {}
+    reused = 0
     for method in args.methods:
         for seed in args.seeds:
             run_dir = osp.join(work, f'{method}_seed{seed}')
-            print(f'[{time.time() - start:6.0f}s] {method} seed {seed}', flush=True)
-            options = schedule + [f'randomness.seed={seed}']
+            options = schedule + [f'randomness.seed={seed}'] + (NO_LOSS if method == 'inherit' else [])
             if method != 'student':
                 options.append(f'model.teacher_ckpt={teacher}')
+            done = osp.join(run_dir, 'benchmark_result.json')
+            if osp.isfile(done):  # a finished run of the same settings (re-running resumes an interrupted benchmark)
+                record = json.load(open(done))
+                if record['options'] == options and record['teacher'] == teacher:
+                    results.setdefault(method, []).append(tuple(record['result']))
+                    reused += 1
+                    print(f'[{time.time() - start:6.0f}s] {method} seed {seed}: reusing {done}', flush=True)
+                    continue
+            print(f'[{time.time() - start:6.0f}s] {method} seed {seed}', flush=True)
             peak = run(['tools/train.py', recipe(task, method), '--work-dir', run_dir, '--cfg-options'] + options,
                        env, osp.join(run_dir + '.log'))
             ckpt = open(osp.join(run_dir, 'last_checkpoint')).read().strip()
@@ -112,13 +135,18 @@ def main() -> None:
             run(['tools/test.py', recipe(task, method), ckpt, '--work-dir', run_dir, '--out-metrics', metrics],
                 env, run_dir + '_test.log')
             value = json.load(open(metrics))['metrics'][task['metric']] * task['scale']
-            results.setdefault(method, []).append((value, seconds_per_iter(run_dir), peak))
+            result = (value, seconds_per_iter(run_dir), peak)
+            results.setdefault(method, []).append(result)
+            with open(done, 'w') as f:
+                json.dump(dict(options=options, teacher=teacher, result=result), f)
             print(f'    {task["metric"]} {value:.2f}', flush=True)
 
     command = 'python benchmarks/distill_benchmark.py ' + ' '.join(sys.argv[1:])
     lines = [f'# CPU benchmark: {args.task}', '',
              f'Pair: `recipes/cpu_demo/*_{task["suffix"]}.py`; teacher ({task["teacher"]}) {task["label"]}: '
-             f'{teacher_metric:.2f}. Seeds {args.seeds}; {os.cpu_count()} CPU cores, torch threads default.', '',
+             f'{teacher_metric:.2f}. Seeds {args.seeds}; {os.cpu_count()} CPU cores, '
+             f'OMP_NUM_THREADS={os.environ.get("OMP_NUM_THREADS", "unset")}; student schedule '
+             f'{args.iters or "of the recipe"} iterations.', '',
              f'| method | {task["label"]}, mean ± std | per seed | s / iter | peak RSS (MiB) |',
              '| --- | --- | --- | --- | --- |']
     for method, rows in results.items():
@@ -127,7 +155,9 @@ def main() -> None:
         lines.append(f'| {method} | {statistics.mean(values):.2f} ± {std:.2f} | '
                      f'{", ".join(f"{v:.2f}" for v in values)} | {statistics.median(r[1] for r in rows):.3f} | '
                      f'{max(r[2] for r in rows) / 2**20:.0f} |')
-    lines += ['', f'Command: `{command}` ({time.time() - start:.0f} s).', '']
+    lines += [''] + [f'- {m}: {LEGEND[m]}' for m in results]
+    lines += ['', f'Command: `{command}` ({time.time() - start:.0f} s'
+              + (f'; {reused} runs reused from an earlier invocation with the same settings' if reused else '') + ').', '']
     path = args.out or osp.join(REPO, 'benchmarks', f'{args.task}.md')
     with open(path, 'w') as f:
         f.write('\n'.join(lines))

@@ -1,7 +1,9 @@
 """The main job on CPU: train a teacher on the bundled small data, distil a student with DFD, evaluate, export.
 
     python tools/demo.py                      # detection (RetinaNet on tiny_coco, person)
-    python tools/demo.py --task seg           # segmentation (PSPNet on CamVid), or --task all
+    python tools/demo.py --task seg           # segmentation (PSPNet on CamVid)
+    python tools/demo.py --task yolo          # YOLOv6-T -> YOLOv6-N (MMYOLO) on tiny_coco, person
+    python tools/demo.py --task pose          # top-down heatmap pose on pose_minicoco; or --task all
     python tools/demo.py --data-root DIR      # where tiny_coco/, pose_minicoco/, camvid/ are (else see below)
 
 Data: --data-root, else $DFD_DATA_ROOT, else ../shared/data beside the repository, else ~/.cache/dfd-razor/data,
@@ -32,6 +34,12 @@ TASKS: Dict[str, Dict] = {
     'seg': dict(data=['camvid'], teacher='teacher_pspnet-r18_800i_camvid.py',
                 dfd='dfd_head_pspnet-r18_pspnet-r18half_800i_camvid.py',
                 student='student_pspnet-r18half_800i_camvid.py', metric='mIoU', scale=1),
+    'yolo': dict(data=['tiny_coco'], teacher='teacher_yolov6-t_500i_tinycoco.py',
+                 dfd='dfd_neck_yolov6-t_yolov6-n_500i_tinycoco.py',
+                 student='student_yolov6-n_500i_tinycoco.py', metric='coco/bbox_mAP', scale=100),
+    'pose': dict(data=['pose_minicoco'], teacher='teacher_td-hm-r18_800i_minicoco.py',
+                 dfd='dfd_backbone_td-hm-r18_td-hm-r18half_800i_minicoco.py',
+                 student='student_td-hm-r18half_800i_minicoco.py', metric='coco/AP', scale=100),
 }
 
 

@@ -1,13 +1,12 @@
 # CPU-sized RetinaNet on tiny_coco (person): ResNet-18 backbones from scratch (no download), 128-channel FPN,
-# iteration-based schedule. `retina_r18` is the teacher, `retina_r18_half` the student (half-width backbone,
-# same FPN width so the distiller needs no channel alignment).
+# iteration-based schedule. This model is the teacher; the pair file (configs/pairs/retina-r18_retina-r18half_*)
+# derives the student from it (half-width backbone, same FPN width so the distiller needs no channel alignment).
 _base_ = ['mmdet::_base_/models/retinanet_r50_fpn.py', '../datasets/tiny_coco_person.py',
           'mmdet::_base_/default_runtime.py']
 model = dict(
     backbone=dict(depth=18, norm_eval=False, frozen_stages=-1, init_cfg=None),
     neck=dict(in_channels=[64, 128, 256, 512], out_channels=128),
     bbox_head=dict(num_classes=1, in_channels=128, feat_channels=128, stacked_convs=2))
-retina_r18 = model
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=500, val_interval=500)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

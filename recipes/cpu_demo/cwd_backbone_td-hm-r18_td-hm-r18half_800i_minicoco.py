@@ -1,0 +1,2 @@
+_base_ = ['../../configs/pairs/td-hm-r18_td-hm-r18half_800i_minicoco.py', '../../configs/methods/cwd_align.py']
+model = dict(distiller=_base_.method)

@@ -1,0 +1,1 @@
+_base_ = '../../configs/cpu_demo/heatmap_pose.py'

@@ -1,0 +1,1 @@
+_base_ = '../../configs/cpu_demo/yolov6_det.py'
