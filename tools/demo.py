@@ -58,6 +58,22 @@ def last_checkpoint(work_dir: str) -> str:
     return ckpt if osp.isfile(ckpt) else ''
 
 
+def read_metric(path: str, metric: str, scale: float) -> float:
+    """The task's metric from a tools/test.py metrics file, in percent.
+
+    MMDetection's CocoMetric returns no metric at all when a model detects nothing above its score threshold (it
+    logs "The testing results of the whole dataset is empty"); that is an AP of 0 by definition, reported as 0.0
+    with a line saying so. Any other missing metric is an error naming the file and the key.
+    """
+    metrics = json.load(open(path))['metrics']
+    if metric in metrics:
+        return metrics[metric] * scale
+    if not metrics and metric.startswith('coco/bbox'):
+        print(f'demo: no detections above the score threshold ({path}): {metric} = 0', flush=True)
+        return 0.0
+    raise SystemExit(f'demo: {path} has no {metric!r} (it has {sorted(metrics)})')
+
+
 def run_task(name: str, spec: Dict, work: str, env: Dict[str, str], extra: List[str]) -> Dict[str, float]:
     recipes = osp.join('recipes', 'cpu_demo')
     teacher_dir, dfd_dir = osp.join(work, name, 'teacher'), osp.join(work, name, 'dfd')
@@ -77,13 +93,13 @@ def run_task(name: str, spec: Dict, work: str, env: Dict[str, str], extra: List[
                         ('student (DFD)', [osp.join(recipes, spec['dfd']), student])):
         out = osp.join(work, name, f'{label.split()[0]}_metrics.json')
         sh(['tools/test.py'] + args + ['--work-dir', osp.join(work, name, 'test'), '--out-metrics', out], env)
-        results[label] = json.load(open(out))['metrics'][spec['metric']] * spec['scale']
+        results[label] = read_metric(out, spec['metric'], spec['scale'])
     exported = osp.join(work, name, 'student_exported.pth')
     sh(['tools/export_student.py', osp.join(recipes, spec['dfd']), student, exported], env)
     out = osp.join(work, name, 'exported_metrics.json')
     sh(['tools/test.py', osp.join(recipes, spec['student']), exported, '--work-dir', osp.join(work, name, 'test'),
         '--out-metrics', out], env)
-    results['exported student'] = json.load(open(out))['metrics'][spec['metric']] * spec['scale']
+    results['exported student'] = read_metric(out, spec['metric'], spec['scale'])
     return results
 
 
