@@ -23,20 +23,16 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from dfd_razor.data import resolve_data_root  # noqa: E402
+from dfd_razor.demo_tasks import TASKS, read_metric, recipe  # noqa: E402
 
-TASKS = {
-    'det': dict(data=['tiny_coco'], suffix='retina-r18_retina-r18half_500i_tinycoco', location='fpn',
-                teacher='teacher_retina-r18_500i_tinycoco.py', student='student_retina-r18half_500i_tinycoco.py',
-                metric='coco/bbox_mAP', scale=100, label='person box AP (tiny_coco, the 50 training images)',
-                short=lambda n: [f'param_scheduler.1.milestones=[{int(n * 0.75)},{int(n * 0.92)}]'],
+# What the benchmark adds to the demo tasks (dfd_razor.demo_tasks): how --iters scales the learning-rate schedule,
+# and which rows apply.
+BENCH = {
+    'det': dict(short=lambda n: [f'param_scheduler.1.milestones=[{int(n * 0.75)},{int(n * 0.92)}]'],
                 methods=['student', 'inherit', 'fitnet', 'pkd', 'mgd', 'cwd', 'dfd']),
-    'seg': dict(data=['camvid'], suffix='pspnet-r18_pspnet-r18half_800i_camvid', location='head',
-                teacher='teacher_pspnet-r18_800i_camvid.py', student='student_pspnet-r18half_800i_camvid.py',
-                metric='mIoU', scale=1, label='mIoU (CamVid val, 11 classes)',
-                short=lambda n: [f'param_scheduler.0.end={n}'],
+    'seg': dict(short=lambda n: [f'param_scheduler.0.end={n}'],
                 methods=['student', 'fitnet', 'pkd', 'mgd', 'cwd', 'dfd']),  # no inheriting strategy: no `inherit`
 }
-METHODS = ['student', 'inherit', 'fitnet', 'pkd', 'mgd', 'cwd', 'dfd']
 # What each row is. `inherit` separates the inheriting strategy from the distillation loss where a pair uses it
 # (detection: the distilled students start from the teacher's neck and head, the plain student from scratch): the
 # FitNet recipe with its loss weight set to 0, i.e. the same initialisation and training without any feature loss.
@@ -46,14 +42,8 @@ LEGEND = {
     'fitnet': 'MSE on all positions (configs/methods/fitnet.py)',
     'pkd': 'PKD', 'mgd': 'MGD', 'cwd': 'CWD', 'dfd': 'DFD',
 }
+METHODS = list(LEGEND)
 NO_LOSS = ['model.distiller.levels.loss.alpha=0']
-
-
-def recipe(task: Dict, method: str) -> str:
-    if method == 'student':
-        return osp.join('recipes', 'cpu_demo', task['student'])
-    name = 'fitnet' if method == 'inherit' else method
-    return osp.join('recipes', 'cpu_demo', f'{name}_{task["location"]}_{task["suffix"]}.py')
 
 
 def run(args: List[str], env: Dict[str, str], log: str) -> int:
@@ -79,7 +69,7 @@ def seconds_per_iter(work_dir: str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--task', choices=sorted(TASKS), required=True)
+    parser.add_argument('--task', choices=sorted(BENCH), required=True)
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--methods', nargs='+', choices=METHODS, help='default: all that apply to the task')
     parser.add_argument('--iters', type=int, help='student training iterations (default: the recipe\'s schedule)')
@@ -87,8 +77,8 @@ def main() -> None:
     parser.add_argument('--work-dir', default=osp.join('work_dirs', 'benchmark'))
     parser.add_argument('--out', help='markdown file (default: benchmarks/<task>.md)')
     args = parser.parse_args()
-    task = TASKS[args.task]
-    args.methods = args.methods or task['methods']
+    task, bench = TASKS[args.task], BENCH[args.task]
+    args.methods = args.methods or bench['methods']
     env = dict(os.environ, DFD_DATA_ROOT=resolve_data_root(task['data'], args.data_root))
     work = osp.join(REPO, args.work_dir, args.task)
     os.makedirs(work, exist_ok=True)
@@ -98,19 +88,19 @@ def main() -> None:
     last = osp.join(teacher_dir, 'last_checkpoint')
     if not osp.isfile(last):
         print('training the teacher', flush=True)
-        run(['tools/train.py', osp.join('recipes', 'cpu_demo', task['teacher']), '--work-dir', teacher_dir], env,
+        run(['tools/train.py', recipe(task, 'teacher'), '--work-dir', teacher_dir], env,
             osp.join(work, 'teacher.log'))
     teacher = open(last).read().strip()
     out = osp.join(work, 'teacher_metrics.json')
-    run(['tools/test.py', osp.join('recipes', 'cpu_demo', task['teacher']), teacher, '--work-dir', work,
+    run(['tools/test.py', recipe(task, 'teacher'), teacher, '--work-dir', work,
          '--out-metrics', out], env, osp.join(work, 'teacher_test.log'))
-    teacher_metric = json.load(open(out))['metrics'][task['metric']] * task['scale']
+    teacher_metric = read_metric(out, task['metric'], task['scale'])
 
     schedule = []
     if args.iters:
         schedule = [f'train_cfg.max_iters={args.iters}', f'train_cfg.val_interval={args.iters}',
                     f'default_hooks.checkpoint.interval={args.iters}']
-        schedule += task['short'](args.iters)  # the learning-rate schedule scaled to the shorter run
+        schedule += bench['short'](args.iters)  # the learning-rate schedule scaled to the shorter run
     results: Dict[str, List[Tuple[float, float, int]]] = {}
     reused = 0
     for method in args.methods:
@@ -122,28 +112,29 @@ def main() -> None:
             done = osp.join(run_dir, 'benchmark_result.json')
             if osp.isfile(done):  # a finished run of the same settings (re-running resumes an interrupted benchmark)
                 record = json.load(open(done))
-                if record['options'] == options and record['teacher'] == teacher:
+                if record['options'] == options:  # teacher checkpoint, seed, schedule
                     results.setdefault(method, []).append(tuple(record['result']))
                     reused += 1
                     print(f'[{time.time() - start:6.0f}s] {method} seed {seed}: reusing {done}', flush=True)
                     continue
             print(f'[{time.time() - start:6.0f}s] {method} seed {seed}', flush=True)
-            peak = run(['tools/train.py', recipe(task, method), '--work-dir', run_dir, '--cfg-options'] + options,
+            method_recipe = recipe(task, 'fitnet' if method == 'inherit' else method)
+            peak = run(['tools/train.py', method_recipe, '--work-dir', run_dir, '--cfg-options'] + options,
                        env, osp.join(run_dir + '.log'))
             ckpt = open(osp.join(run_dir, 'last_checkpoint')).read().strip()
             metrics = osp.join(run_dir, 'test_metrics.json')
-            run(['tools/test.py', recipe(task, method), ckpt, '--work-dir', run_dir, '--out-metrics', metrics],
+            run(['tools/test.py', method_recipe, ckpt, '--work-dir', run_dir, '--out-metrics', metrics],
                 env, run_dir + '_test.log')
-            value = json.load(open(metrics))['metrics'][task['metric']] * task['scale']
+            value = read_metric(metrics, task['metric'], task['scale'])
             result = (value, seconds_per_iter(run_dir), peak)
             results.setdefault(method, []).append(result)
             with open(done, 'w') as f:
-                json.dump(dict(options=options, teacher=teacher, result=result), f)
+                json.dump(dict(options=options, result=result), f)
             print(f'    {task["metric"]} {value:.2f}', flush=True)
 
     command = 'python benchmarks/distill_benchmark.py ' + ' '.join(sys.argv[1:])
     lines = [f'# CPU benchmark: {args.task}', '',
-             f'Pair: `recipes/cpu_demo/*_{task["suffix"]}.py`; teacher ({task["teacher"]}) {task["label"]}: '
+             f'Pair: `recipes/cpu_demo/*_{task["pair"]}.py`; teacher ({task["teacher"]}) {task["label"]}: '
              f'{teacher_metric:.2f}. Seeds {args.seeds}; {os.cpu_count()} CPU cores, '
              f'OMP_NUM_THREADS={os.environ.get("OMP_NUM_THREADS", "unset")}; student schedule '
              f'{args.iters or "of the recipe"} iterations.', '',

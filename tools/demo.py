@@ -13,7 +13,6 @@ step shows mmengine's progress and ETA. The last lines are a table of teacher, s
 student metrics.
 """
 import argparse
-import json
 import os
 import os.path as osp
 import subprocess
@@ -25,22 +24,7 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from dfd_razor.data import resolve_data_root  # noqa: E402
-
-# Per task: the data it needs, the CPU recipes (recipes/cpu_demo), the metric reported.
-TASKS: Dict[str, Dict] = {
-    'det': dict(data=['tiny_coco'], teacher='teacher_retina-r18_500i_tinycoco.py',
-                dfd='dfd_fpn_retina-r18_retina-r18half_500i_tinycoco.py',
-                student='student_retina-r18half_500i_tinycoco.py', metric='coco/bbox_mAP', scale=100),
-    'seg': dict(data=['camvid'], teacher='teacher_pspnet-r18_800i_camvid.py',
-                dfd='dfd_head_pspnet-r18_pspnet-r18half_800i_camvid.py',
-                student='student_pspnet-r18half_800i_camvid.py', metric='mIoU', scale=1),
-    'yolo': dict(data=['tiny_coco'], teacher='teacher_yolov6-t_500i_tinycoco.py',
-                 dfd='dfd_neck_yolov6-t_yolov6-n_500i_tinycoco.py',
-                 student='student_yolov6-n_500i_tinycoco.py', metric='coco/bbox_mAP', scale=100),
-    'pose': dict(data=['pose_minicoco'], teacher='teacher_td-hm-r18_800i_minicoco.py',
-                 dfd='dfd_backbone_td-hm-r18_td-hm-r18half_800i_minicoco.py',
-                 student='student_td-hm-r18half_800i_minicoco.py', metric='coco/AP', scale=100),
-}
+from dfd_razor.demo_tasks import TASKS, read_metric, recipe  # noqa: E402
 
 
 def sh(args: List[str], env: Dict[str, str]) -> None:
@@ -58,46 +42,29 @@ def last_checkpoint(work_dir: str) -> str:
     return ckpt if osp.isfile(ckpt) else ''
 
 
-def read_metric(path: str, metric: str, scale: float) -> float:
-    """The task's metric from a tools/test.py metrics file, in percent.
-
-    MMDetection's CocoMetric returns no metric at all when a model detects nothing above its score threshold (it
-    logs "The testing results of the whole dataset is empty"); that is an AP of 0 by definition, reported as 0.0
-    with a line saying so. Any other missing metric is an error naming the file and the key.
-    """
-    metrics = json.load(open(path))['metrics']
-    if metric in metrics:
-        return metrics[metric] * scale
-    if not metrics and metric.startswith('coco/bbox'):
-        print(f'demo: no detections above the score threshold ({path}): {metric} = 0', flush=True)
-        return 0.0
-    raise SystemExit(f'demo: {path} has no {metric!r} (it has {sorted(metrics)})')
-
-
 def run_task(name: str, spec: Dict, work: str, env: Dict[str, str], extra: List[str]) -> Dict[str, float]:
-    recipes = osp.join('recipes', 'cpu_demo')
     teacher_dir, dfd_dir = osp.join(work, name, 'teacher'), osp.join(work, name, 'dfd')
     teacher = last_checkpoint(teacher_dir)
     if teacher and 'iter_' in teacher:
         print(f'\n[{name}] teacher: reusing {teacher}', flush=True)
     else:
         print(f'\n[{name}] training the teacher', flush=True)
-        sh(['tools/train.py', osp.join(recipes, spec['teacher']), '--work-dir', teacher_dir] + extra, env)
+        sh(['tools/train.py', recipe(spec, 'teacher'), '--work-dir', teacher_dir] + extra, env)
         teacher = last_checkpoint(teacher_dir)
     print(f'\n[{name}] distilling the student with DFD', flush=True)
-    sh(['tools/train.py', osp.join(recipes, spec['dfd']), '--work-dir', dfd_dir, '--cfg-options',
+    sh(['tools/train.py', recipe(spec, 'dfd'), '--work-dir', dfd_dir, '--cfg-options',
         f'model.teacher_ckpt={teacher}'] + extra, env)
     student = last_checkpoint(dfd_dir)
     results = {}
-    for label, args in (('teacher', [osp.join(recipes, spec['teacher']), teacher]),
-                        ('student (DFD)', [osp.join(recipes, spec['dfd']), student])):
+    for label, args in (('teacher', [recipe(spec, 'teacher'), teacher]),
+                        ('student (DFD)', [recipe(spec, 'dfd'), student])):
         out = osp.join(work, name, f'{label.split()[0]}_metrics.json')
         sh(['tools/test.py'] + args + ['--work-dir', osp.join(work, name, 'test'), '--out-metrics', out], env)
         results[label] = read_metric(out, spec['metric'], spec['scale'])
     exported = osp.join(work, name, 'student_exported.pth')
-    sh(['tools/export_student.py', osp.join(recipes, spec['dfd']), student, exported], env)
+    sh(['tools/export_student.py', recipe(spec, 'dfd'), student, exported], env)
     out = osp.join(work, name, 'exported_metrics.json')
-    sh(['tools/test.py', osp.join(recipes, spec['student']), exported, '--work-dir', osp.join(work, name, 'test'),
+    sh(['tools/test.py', recipe(spec, 'student'), exported, '--work-dir', osp.join(work, name, 'test'),
         '--out-metrics', out], env)
     results['exported student'] = read_metric(out, spec['metric'], spec['scale'])
     return results

@@ -1,13 +1,11 @@
 """tools/demo.py, every task end to end on the real bundled data with a 2-iteration schedule: teacher, DFD student,
 evaluation, export, table; and the teacher cache."""
-import importlib.util
 import json
 import os
 import os.path as osp
 import re
 
-import pytest
-from tools_helpers import ROOT, run
+from tools_helpers import run
 
 # The demo's --cfg-options reach every training run (teacher and student): 2 iterations, one checkpoint.
 TWO_ITERS = ['--cfg-options', 'train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2']
@@ -48,24 +46,3 @@ def test_demo_every_task_then_reuses_teacher(tmp_path):
     assert f'[pose] teacher: reusing {teacher}' in again and '[pose] training the teacher' not in again
     assert os.stat(teacher).st_mtime_ns == stamp
 
-
-def test_read_metric(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location('demo', osp.join(ROOT, 'tools', 'demo.py'))
-    demo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(demo)
-    path = str(tmp_path / 'm.json')
-
-    def write(m):
-        json.dump({'metrics': m}, open(path, 'w'))
-
-    write({'coco/AP': 0.25})
-    assert demo.read_metric(path, 'coco/AP', 100) == 25.0
-    write({})  # mmdet's CocoMetric with no detections at all
-    assert demo.read_metric(path, 'coco/bbox_mAP', 100) == 0.0
-    assert 'no detections above the score threshold' in capsys.readouterr().out
-    with pytest.raises(SystemExit, match=r"has no 'mIoU' \(it has \['aAcc'\]\)"):
-        write({'aAcc': 90.0})
-        demo.read_metric(path, 'mIoU', 1)
-    with pytest.raises(SystemExit, match="has no 'coco/AP'"):  # empty, but not a detection metric
-        write({})
-        demo.read_metric(path, 'coco/AP', 100)
