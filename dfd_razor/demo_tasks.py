@@ -2,7 +2,9 @@
 
 Per task: the bundled data sets it needs (dfd_razor.data), its pair (a method recipe is
 ``<method>_<location>_<pair>.py``), its teacher and plain-student recipes, and the metric reported, with the
-factor that turns it into percent and a label for tables.
+factor that turns it into percent and a label for tables. ``bccd`` (and ``camvid``) are the held-out benchmark
+pairs of ``benchmarks/distill_benchmark.py``: scored on images the models never trained on; ``extra`` lists
+further metrics reported beside the headline one.
 """
 import json
 import os.path as osp
@@ -14,6 +16,13 @@ TASKS: Dict[str, Dict] = {
     'det': dict(data=['tiny_coco'], pair='retina-r18_retina-r18half_500i_tinycoco', location='fpn',
                 teacher='teacher_retina-r18_500i_tinycoco.py', student='student_retina-r18half_500i_tinycoco.py',
                 metric='coco/bbox_mAP', scale=100, label='person box AP (tiny_coco, the 50 training images)'),
+    'bccd': dict(data=['bccd'], pair='retina-r18_retina-r18q_300i_bccd', location='fpn',
+                 teacher='teacher_retina-r18_1600i_bccd.py', student='student_retina-r18q_300i_bccd.py',
+                 metric='coco/bbox_mAP', scale=100, extra={'pascal_voc/mAP': 100},
+                 label='box mAP@[.5:.95] (BCCD val, held out)'),
+    'camvid': dict(data=['camvid'], pair='pspnet-r18_pspnet-r18q_400i_camvid', location='head',
+                   teacher='teacher_pspnet-r18_1600i_camvid.py', student='student_pspnet-r18q_400i_camvid.py',
+                   metric='mIoU', scale=1, extra={'aAcc': 1}, label='mIoU (CamVid val, held out)'),
     'seg': dict(data=['camvid'], pair='pspnet-r18_pspnet-r18half_800i_camvid', location='head',
                 teacher='teacher_pspnet-r18_800i_camvid.py', student='student_pspnet-r18half_800i_camvid.py',
                 metric='mIoU', scale=1, label='mIoU (CamVid val, 11 classes)'),

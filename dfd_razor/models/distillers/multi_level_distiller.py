@@ -28,8 +28,11 @@ class MultiLevelDistiller(ConfigurableDistiller):
     Hand-written ``connectors``, ``distill_losses`` and ``loss_forward_mappings`` may stand beside ``levels``.
 
     A loss may return a dict of named, already weighted terms (``DFDLoss`` returns ``{'hd', 'ld'}``); each
-    becomes its own entry ``{loss}_{term}`` (logged as ``distill.loss_dfd_fpn0_hd``). Errors raised inside a
-    loss are re-raised with the loss (level) name in front.
+    becomes its own entry ``{loss}_{term}`` (logged as ``distill.loss_dfd_fpn0_hd``). A loss module's ``stats``
+    dict, where it has one (``DFDLoss``: the HD fraction), is logged too, under the loss name with "loss" turned
+    into "stat" (``distill.stat_dfd_fpn0_hd_fraction``): mmengine sums only the entries whose name contains
+    "loss", so these are logged, never optimised. Errors raised inside a loss are re-raised with the loss
+    (level) name in front.
 
     Args:
         levels (dict, optional): ``name`` (str), ``indices`` (list of int, or None for recorders that hold
@@ -144,6 +147,8 @@ class MultiLevelDistiller(ConfigurableDistiller):
                     losses[f'{loss_name}_{term}'] = value
             else:
                 losses[loss_name] = loss
+            for stat, value in (getattr(self.distill_losses[loss_name], 'stats', None) or {}).items():
+                losses[f'{loss_name.replace("loss", "stat")}_{stat}'] = value
         return losses
 
 

@@ -80,6 +80,16 @@ class DFDLoss(nn.Module):
         return_terms (bool): Return ``{'hd': alpha*L_HD, 'ld': beta*L_LD}`` so that a distiller that accepts
             dicts (:class:`MultiLevelDistiller`) logs them as separate entries; False returns their sum, a
             single tensor, for MMRazor's plain ``ConfigurableDistiller``.
+        normalize (bool): Scale-free DFD, **ours, not the paper's** (default False, the paper). Every input
+            (``s_feature``, ``t_feature``, ``s_transformed``, ``s_attention``) is first normalised per channel
+            to zero mean and unit std over (N, H, W), as PKD does, and eqs. 2-7 then run on the normalised
+            maps: :math:`\hat F = (F - \mu_c) / (\sigma_c + 10^{-6})`. Eqs. 5-6 are raw sums, so the paper's
+            alpha/beta only fit models whose features have the magnitude of the COCO detectors they were tuned
+            on; normalised, the loss is unchanged when student and teacher features are scaled by a constant,
+            and a weight tuned on one model means the same on another.
+
+    After each call, :attr:`stats` holds ``{'hd_fraction': ...}`` (the share of positions in the HD region,
+    detached; absent when unsplit), which :class:`MultiLevelDistiller` logs beside the loss terms.
     """
 
     def __init__(self,
@@ -94,7 +104,8 @@ class DFDLoss(nn.Module):
                  threshold_scope: str = 'sample',
                  temperature: float = 1.0,
                  resize: Optional[str] = None,
-                 return_terms: bool = True) -> None:
+                 return_terms: bool = True,
+                 normalize: bool = False) -> None:
         super().__init__()
         for name, value, allowed in (('hd_constraint', hd_constraint, CONSTRAINTS),
                                      ('ld_constraint', ld_constraint, CONSTRAINTS),
@@ -123,6 +134,8 @@ class DFDLoss(nn.Module):
         self.temperature = temperature
         self.resize = resize
         self.return_terms = return_terms
+        self.normalize = normalize
+        self.stats: Dict[str, Tensor] = {}
 
     @property
     def needs_transformed(self) -> bool:
@@ -161,15 +174,21 @@ class DFDLoss(nn.Module):
                 t_feature = F.interpolate(t_feature, size_s, mode='bilinear', align_corners=False)
         if s_attention is not None and s_attention.shape[2:] != t_feature.shape[2:]:
             s_attention = F.interpolate(s_attention, t_feature.shape[2:], mode='bilinear', align_corners=False)
+        if self.normalize:
+            s_feature, t_feature = _pkd_norm(s_feature), _pkd_norm(t_feature)
+            s_transformed = None if s_transformed is None else _pkd_norm(s_transformed)
+            s_attention = None if s_attention is None else _pkd_norm(s_attention)
 
         n = t_feature.shape[0]
         terms: Dict[str, Tensor] = {}
+        self.stats = {}
         if not self.split:
             terms['all'] = self.alpha / n * self._constrained_sum(self.hd_constraint, s_feature, t_feature,
                                                                   s_transformed, None)
         else:
             mask = hd_mask(s_feature if s_attention is None else s_attention, t_feature, self.distance,
                            self.threshold, self.threshold_scope, self.temperature)
+            self.stats['hd_fraction'] = mask.float().mean().detach()
             if self.hd_constraint is not None:
                 terms['hd'] = self.alpha / n * self._constrained_sum(self.hd_constraint, s_feature, t_feature,
                                                                      s_transformed, mask)

@@ -85,6 +85,13 @@ def test_one_training_step_two_widths():
     assert all(log_vars[f'distill.loss_dfd_fpn{i}_ld'] > 0 for i in range(3))
     assert log_vars['distill.loss_dfd_fpn4_ld'] == 0
     assert 'student.loss_cls' in log_vars and 'student.loss_bbox' in log_vars
+    # the HD fraction is logged per level, and not optimised: the total is the sum of the "loss" entries only
+    for i in range(LEVELS):
+        fraction = log_vars[f'distill.stat_dfd_fpn{i}_hd_fraction']
+        assert 0 < fraction <= 1
+    assert log_vars['distill.stat_dfd_fpn4_hd_fraction'] == 1  # one position: all HD
+    assert float(log_vars['loss']) == pytest.approx(
+        sum(float(v) for k, v in log_vars.items() if 'loss' in k and k != 'loss'), rel=1e-5)
     # the student and every connector learned, the teacher did not move
     assert any(not torch.equal(v, algo.student.state_dict()[k]) for k, v in student_before.items()
                if v.is_floating_point())

@@ -234,3 +234,60 @@ def test_errors_name_shapes():
         DFDLoss(hd_constraint='l1')
     with pytest.raises(ValueError, match='nothing to distill'):
         DFDLoss(hd_constraint=None, ld_constraint=None)
+
+
+# ---- scale-free DFD (normalize=True, ours) ---------------------------------------------------------------------
+def ref_normalize(f):
+    """Per channel over (N, H, W): zero mean, unit (unbiased) std + 1e-6, in plain Python."""
+    n, c, h, w = f.shape
+    out = f.clone()
+    for k in range(c):
+        vals = [float(f[b, k, i, j]) for b in range(n) for i in range(h) for j in range(w)]
+        mean = sum(vals) / len(vals)
+        std = math.sqrt(sum((v - mean) ** 2 for v in vals) / (len(vals) - 1))
+        out[:, k] = (f[:, k] - mean) / (std + 1e-6)
+    return out
+
+
+@pytest.mark.parametrize('scale', [1.0, 1e-3, 250.0])
+def test_normalize_matches_reference_and_is_scale_free(feats, scale):
+    fs, ft, x = (f * scale for f in feats)
+    nfs, nft, nx = ref_normalize(fs), ref_normalize(ft), ref_normalize(x)
+    masks = ref_mask(nfs, nft)
+    expected_hd = 0.3 * ref_region_sum(nft, nx, masks, True) / 2
+    expected_ld = 0.7 * ref_region_sum(nft, nfs, masks, False) / 2
+    loss = DFDLoss(alpha=0.3, beta=0.7, normalize=True)
+    out = loss(fs, ft, s_transformed=x)
+    assert math.isclose(out['hd'].item(), expected_hd, rel_tol=1e-4)
+    assert math.isclose(out['ld'].item(), expected_ld, rel_tol=1e-4)
+    unscaled = loss(*feats[:2], s_transformed=feats[2])  # the same up to the 1e-6 in the std's denominator
+    assert math.isclose(out['hd'].item(), unscaled['hd'].item(), rel_tol=1e-2)
+    assert math.isclose(out['ld'].item(), unscaled['ld'].item(), rel_tol=1e-2)
+
+
+def test_normalize_changes_nothing_on_normalised_features(feats):
+    fs, ft, x = (ref_normalize(f) for f in feats)
+    plain = DFDLoss(alpha=0.3, beta=0.7)(fs, ft, s_transformed=x)
+    scale_free = DFDLoss(alpha=0.3, beta=0.7, normalize=True)(fs, ft, s_transformed=x)
+    for k in ('hd', 'ld'):
+        assert math.isclose(plain[k].item(), scale_free[k].item(), rel_tol=1e-4)
+
+
+def test_plain_loss_is_not_scale_free(feats):
+    fs, ft, x = feats
+    a = DFDLoss()(fs, ft, s_transformed=x)
+    b = DFDLoss()(fs * 10, ft * 10, s_transformed=x * 10)
+    assert b['ld'].item() > 50 * a['ld'].item()  # the raw sums grow with the square of the scale
+
+
+def test_stats_hold_the_hd_fraction(feats):
+    fs, ft, x = feats
+    loss = DFDLoss()
+    loss(fs, ft, s_transformed=x)
+    masks = ref_mask(fs, ft)
+    expected = sum(v for m in masks for v in m) / sum(len(m) for m in masks)
+    assert loss.stats['hd_fraction'].item() == pytest.approx(expected)
+    assert not loss.stats['hd_fraction'].requires_grad
+    unsplit = DFDLoss(split=False, hd_constraint='mse')
+    unsplit(fs, ft)
+    assert unsplit.stats == {}

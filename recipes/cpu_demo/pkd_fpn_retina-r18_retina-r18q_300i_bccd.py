@@ -1,0 +1,2 @@
+_base_ = ['../../configs/pairs/retina-r18_retina-r18q_300i_bccd.py', '../../configs/methods/pkd.py']
+model = dict(distiller=_base_.method)
