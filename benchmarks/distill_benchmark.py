@@ -483,6 +483,7 @@ def main() -> None:
     parser.add_argument('--jobs', type=int, default=2, help='runs at a time (each should get OMP_NUM_THREADS=1)')
     parser.add_argument('--teacher', help='teacher checkpoint to use (default: the demo\'s cached teacher, trained '
                         'first when missing)')
+    parser.add_argument('--cfg-options', nargs='+', default=[], help='more overrides for every student run')
     parser.add_argument('--data-root')
     parser.add_argument('--work-dir', default=osp.join('work_dirs', 'benchmark'))
     parser.add_argument('--out-dir', default=osp.join(REPO, 'benchmarks'), help='where the tables go')
@@ -521,6 +522,7 @@ def main() -> None:
     if args.iters:
         schedule = [f'train_cfg.max_iters={args.iters}', f'train_cfg.val_interval={args.iters}',
                     f'default_hooks.checkpoint.interval={args.iters}'] + bench_spec['short'](args.iters)
+    schedule += args.cfg_options
     command = 'OMP_NUM_THREADS=1 python benchmarks/distill_benchmark.py ' + ' '.join(sys.argv[1:])
     bench: Benchmark
 

@@ -46,13 +46,13 @@ def read_metric(path: str, metric: str, scale: float) -> float:
     """The task's metric from a tools/test.py metrics file, times ``scale`` (to percent).
 
     MMDetection's CocoMetric returns no metric at all when a model detects nothing above its score threshold (it
-    logs "The testing results of the whole dataset is empty"); that is an AP of 0 by definition, reported as 0.0
-    with a line saying so. Any other missing metric is an error naming the file and the key.
+    logs "The testing results of the whole dataset is empty"), while other metrics beside it (BCCD's VOC mAP)
+    still report; that is an AP of 0 by definition, reported as 0.0 with a line saying so. Any other missing metric is an error naming the file and the key.
     """
     metrics = json.load(open(path))['metrics']
     if metric in metrics:
         return metrics[metric] * scale
-    if not metrics and metric.startswith('coco/bbox'):
+    if metric.startswith('coco/bbox') and not any(k.startswith('coco/') for k in metrics):
         print(f'no detections above the score threshold ({path}): {metric} = 0', flush=True)
         return 0.0
     raise SystemExit(f'{path} has no {metric!r} (it has {sorted(metrics)})')

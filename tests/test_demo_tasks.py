@@ -29,6 +29,11 @@ def test_read_metric(tmp_path, capsys):
     write({})  # mmdet's CocoMetric with no detections at all
     assert read_metric(path, 'coco/bbox_mAP', 100) == 0.0
     assert 'no detections above the score threshold' in capsys.readouterr().out
+    write({'pascal_voc/mAP': 0.0})  # BCCD: the VOC metric reports 0, CocoMetric nothing
+    assert read_metric(path, 'coco/bbox_mAP', 100) == 0.0
+    with pytest.raises(SystemExit, match="has no 'coco/bbox_mAP'"):  # CocoMetric ran but lacks the key
+        write({'coco/bbox_mAP_50': 0.5})
+        read_metric(path, 'coco/bbox_mAP', 100)
     with pytest.raises(SystemExit, match=r"has no 'mIoU' \(it has \['aAcc'\]\)"):
         write({'aAcc': 90.0})
         read_metric(path, 'mIoU', 1)
