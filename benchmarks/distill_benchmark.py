@@ -14,9 +14,11 @@ Protocol (the same chance for every method), for the task's CPU pair (recipes/cp
 
 Every run trains the same student from the same initialisation seed, data and schedule and is scored on the
 held-out split. Runs go ``--jobs`` at a time (one thread each). Each run's options, metrics, log, peak memory and
-diagnostics are kept under work_dirs/benchmark/<task>/<run>/; a finished run with identical options is reused, so
-re-running resumes an interrupted benchmark (across sessions), and a changed option (schedule, teacher) reruns
-only what it changes. A failed run is recorded and reported, and retried by the next invocation.
+diagnostics are kept: the record (options, teacher sha256, metrics, diagnostics) in benchmarks/runs/<task>/<run>.json,
+committed with the tables; the log and checkpoint under work_dirs/benchmark/<task>/<run>/. A finished run with
+identical options and teacher is reused, so re-running resumes an interrupted benchmark (across sessions and
+machines: the teachers are seeded, and a retrained teacher with other weights reruns every distilled run), and a
+changed option (schedule, weight) reruns only what it changes. A failed run is recorded and reported, and retried by the next invocation.
 The tables (benchmarks/<task>.md, <task>_diagnostics.md, <task>.png) are rewritten after every finished run.
 """
 import argparse
@@ -117,11 +119,13 @@ class Benchmark:
     def __init__(self, task: str, methods: Sequence[str], seeds: Sequence[int], factors: Sequence[float],
                  max_extend: int, base_options: Sequence[str], teacher: str, work: str,
                  execute: Callable[[Run, List[str]], Dict], jobs: int = 1,
-                 on_result: Optional[Callable[[], None]] = None, teacher_id: str = '') -> None:
+                 on_result: Optional[Callable[[], None]] = None, teacher_id: str = '',
+                 records: Optional[str] = None) -> None:
         self.task, self.methods, self.seeds, self.factors = task, list(methods), list(seeds), list(factors)
         self.max_extend, self.base_options, self.teacher, self.work = max_extend, list(base_options), teacher, work
         self.execute, self.jobs, self.on_result = execute, jobs, on_result
         self.teacher_id = teacher_id  # the teacher's weights (sha256): a retrained teacher is another teacher
+        self.records_dir = records or work  # one JSON per run: options, teacher, metrics, diagnostics
         self.records: Dict[Run, Dict] = {}
         self.reused = 0
         self._weights: Dict[str, Dict[str, float]] = {}
@@ -153,7 +157,7 @@ class Benchmark:
 
     # ---- running -------------------------------------------------------------------------------------------
     def _record_path(self, run: Run) -> str:
-        return osp.join(self.work, run_name(run), 'benchmark_result.json')
+        return osp.join(self.records_dir, run_name(run) + '.json')
 
     def _teacher_id(self, run: Run) -> str:
         return '' if run[0] == 'student' else self.teacher_id
@@ -532,7 +536,7 @@ def main() -> None:
     bench = Benchmark(args.task, methods, args.seeds, args.factors, args.max_extend, schedule,
                       osp.relpath(teacher_ckpt, REPO), work,
                       execute=None, jobs=args.jobs, on_result=report,  # type: ignore[arg-type]
-                      teacher_id=weights_sha256(teacher_ckpt))
+                      teacher_id=weights_sha256(teacher_ckpt), records=osp.join(args.out_dir, 'runs', args.task))
     bench.execute = make_executor(args.task, env, work, bench.recipe)
     bench.protocol()
     report()

@@ -101,7 +101,7 @@ def test_resume_reuses_identical_runs_and_reruns_changed_ones(tmp_path):
     changed = Counter()
     make(tmp_path, changed, base=['train_cfg.max_iters=3']).protocol()
     assert sorted(changed.calls) == sorted(first.calls)
-    record = json.load(open(osp.join(tmp_path, 'dfd_x0.1_s0', 'benchmark_result.json')))
+    record = json.load(open(osp.join(tmp_path, 'dfd_x0.1_s0.json')))
     assert record['options'][0] == 'train_cfg.max_iters=3' and record['metric'] == pytest.approx(50.0)
 
 
@@ -189,7 +189,7 @@ def test_end_to_end_on_a_two_iteration_schedule(tmp_path):
     env = dict(__import__('os').environ, OMP_NUM_THREADS='1')
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    record = json.load(open(tmp_path / 'work' / 'bccd' / 'dfd_x1_s0' / 'benchmark_result.json'))
+    record = json.load(open(tmp_path / 'runs' / 'bccd' / 'dfd_x1_s0.json'))
     metrics = json.load(open(tmp_path / 'work' / 'bccd' / 'dfd_x1_s0' / 'test_metrics.json'))['metrics']
     # a 2-iteration detector may detect nothing: CocoMetric then reports no key, which counts as 0
     assert record['status'] == 'ok' and record['metric'] == pytest.approx(metrics.get('coco/bbox_mAP', 0) * 100)

@@ -1,0 +1,2 @@
+_base_ = ['../../configs/pairs/pspnet-r18_pspnet-r18q_200i_camvid.py', '../../configs/methods/mgd.py']
+model = dict(distiller=_base_.method)

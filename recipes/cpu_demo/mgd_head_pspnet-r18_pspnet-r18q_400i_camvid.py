@@ -1,2 +1,0 @@
-_base_ = ['../../configs/pairs/pspnet-r18_pspnet-r18q_400i_camvid.py', '../../configs/methods/mgd.py']
-model = dict(distiller=_base_.method)

@@ -1,2 +1,0 @@
-_base_ = '../../configs/pairs/pspnet-r18_pspnet-r18q_400i_camvid.py'
-model = dict(_delete_=True, **_base_.student)
