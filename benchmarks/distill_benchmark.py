@@ -215,6 +215,12 @@ class Benchmark:
     def picked(self, method: str) -> Optional[float]:
         return pick(self.sweep(method))
 
+    def sweep_complete(self, method: str) -> bool:
+        """Every base factor has run and no extension is pending: the pick is final."""
+        sweep = self.sweep(method)
+        return all(any(math.isclose(f, g) for g in sweep) for f in self.factors) and \
+            extension(sweep, self.factors, self.max_extend) is None
+
     # ---- the protocol --------------------------------------------------------------------------------------
     def controls(self) -> List[str]:
         return [m for m in self.methods if m in ('student', 'inherit')]
@@ -364,9 +370,13 @@ def write_report(bench: Benchmark, teacher: Dict, command: str, out_dir: str, jo
         best = bench.picked(m)
         w = ', '.join(f'{k}={v * best:.3g}' for k, v in bench.weights(m).items()) if best is not None else '-'
         default = 'not run (variant)' if m in VARIANTS else cell(bench, m, 1.0)
-        lines.append(f'| {m} | {best if best is not None else "-"} | {w} | {cell(bench, m, best)} | {default} |')
-    lines += ['', '## Sweep (seed %d)' % first, '', '| method | ' + ' | '.join(['factor: metric']) + ' |',
-              '| --- | --- |']
+        shown = '-' if best is None else f'{best:g}' + ('' if bench.sweep_complete(m) else ' (sweep not finished)')
+        lines.append(f'| {m} | {shown} | {w} | {cell(bench, m, best)} | {default} |')
+    alone = bench.seed_values('student', 0)[0] if 'student' in bench.methods else []
+    if alone:
+        lines += ['', f'Teacher minus student alone: {teacher["metric"] - statistics.mean(alone):.2f} points '
+                  f'(student alone over {len(alone)} seed(s)).']
+    lines += ['', f'## Sweep (seed {first})', '', '| method | factor: metric |', '| --- | --- |']
     for m in bench.weighted():
         sweep = bench.sweep(m)
         lines.append(f'| {m} | ' + ', '.join(f'x{f:g}: ' + (f'{v:.2f}' if v is not None else 'failed')

@@ -148,6 +148,14 @@ def test_report_files(tmp_path):
     text = (tmp_path / 'bccd.md').read_text()
     assert '| dfd | 0.1 | alpha=2.8e-06, beta=1e-06 | 50.10 ± 0.10 (n=3) | 49.10 ± 0.10 (n=3) |' in text
     assert '| student | - | - | 11.00 ± 1.00 (n=3) | same |' in text
+    assert 'Teacher minus student alone: 49.00 points' in text
+    partial = make(tmp_path / 'p', Counter(), methods=['dfd'])
+    partial.run_all([('dfd', 1.0, 0), ('dfd', 10.0, 0)])
+    assert not partial.sweep_complete('dfd')
+    partial.run_all([('dfd', 0.1, 0)])
+    assert not partial.sweep_complete('dfd')  # best at the low end: 0.01 pending
+    partial.run_all([('dfd', 0.01, 0)])
+    assert partial.sweep_complete('dfd')
     assert 'not a cost comparison' in text
     assert (tmp_path / 'bccd.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     assert (tmp_path / 'bccd_diagnostics.md').exists()
@@ -201,7 +209,7 @@ def test_end_to_end_on_a_two_iteration_schedule(tmp_path):
     assert set(diag['last']['hd_fraction']) == {f'stat_dfd_fpn{i}_hd_fraction' for i in range(5)}
     assert diag['first']['ratio'] > 0 and diag['first']['task']
     text = (tmp_path / 'bccd.md').read_text()
-    assert f'| dfd | 1.0 | alpha=2.8e-05, beta=1e-05 | {record["metric"]:.2f} (n=1) |' in text
+    assert f'| dfd | 1 | alpha=2.8e-05, beta=1e-05 | {record["metric"]:.2f} (n=1) |' in text
     assert (tmp_path / 'bccd.png').read_bytes()[:4] == b'\x89PNG'
     assert 'loss_dfd_fpn0_hd' in (tmp_path / 'bccd_diagnostics.md').read_text()
     again = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
