@@ -5,14 +5,54 @@
 
 The default scope (mmdet, mmyolo, mmpose, mmseg) comes from the config. Progress and ETA are logged by mmengine's
 LoggerHook every `default_hooks.logger.interval` iterations.
+
+AMP (`--amp`, or an `AmpOptimWrapper` in the config) on a machine without an accelerator runs as bfloat16 autocast on
+CPU (`CPUAmpOptimWrapper` below): mmengine's `AmpOptimWrapper` refuses to start without a GPU/NPU/MLU/MUSA.
 """
 import argparse
 import logging
+from typing import Union
+
+import torch
 
 import dfd_razor  # noqa: F401  (compatibility fixes and DFD modules, before anything is built)
 from dfd_razor.launch import check_data, common_parser, load_config, run_cli, set_local_rank
+from mmengine.device import get_device
 from mmengine.logging import print_log
+from mmengine.optim import AmpOptimWrapper, OptimWrapper
+from mmengine.registry import OPTIM_WRAPPERS
 from mmengine.runner import Runner
+
+
+@OPTIM_WRAPPERS.register_module()
+class CPUAmpOptimWrapper(AmpOptimWrapper):
+    """mmengine's ``AmpOptimWrapper`` for CPU-only machines: bfloat16 autocast, no loss scaling.
+
+    mmengine's wrapper asserts that a GPU, NPU, MLU or MUSA device is present, and its autocast accepts only
+    bfloat16 on CPU. bfloat16 has float32's exponent range, so gradients do not underflow as fp16 ones do and no
+    loss scale is needed: the ``GradScaler`` here is disabled (``scale``, ``step``, ``update`` and its state dict pass
+    through). Backward, step, state dict and the autocast context are ``AmpOptimWrapper``'s.
+
+    Args:
+        loss_scale (str | float | dict): Accepted for config compatibility and ignored.
+        dtype (str | torch.dtype): Autocast dtype; must be bfloat16 (the only CPU autocast dtype of mmengine).
+        use_fsdp (bool): Must be False.
+        **kwargs: ``OptimWrapper``'s arguments.
+    """
+
+    def __init__(self,
+                 loss_scale: Union[str, float, dict] = 'dynamic',
+                 dtype: Union[str, torch.dtype] = 'bfloat16',
+                 use_fsdp: bool = False,
+                 **kwargs) -> None:
+        OptimWrapper.__init__(self, **kwargs)  # skips AmpOptimWrapper's device assertion
+        dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
+        if dtype != torch.bfloat16 or use_fsdp:
+            raise ValueError(f'CPUAmpOptimWrapper: CPU autocast runs in bfloat16 without FSDP, got dtype={dtype}, '
+                             f'use_fsdp={use_fsdp}')
+        self._scale_update_param = None
+        self.loss_scaler = torch.amp.GradScaler('cpu', enabled=False)
+        self.cast_dtype = torch.bfloat16
 
 
 def parse_args() -> argparse.Namespace:
@@ -37,6 +77,13 @@ def main() -> None:
                 raise SystemExit(f'--amp needs optim_wrapper.type OptimWrapper, the config has {wrapper}')
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
+    if cfg.optim_wrapper.get('type') == 'AmpOptimWrapper' and get_device() == 'cpu':
+        if cfg.optim_wrapper.get('dtype') not in (None, 'bfloat16', torch.bfloat16):
+            print_log(f'AMP on CPU runs in bfloat16, not {cfg.optim_wrapper.dtype}', logger='current',
+                      level=logging.WARNING)
+        cfg.optim_wrapper.type, cfg.optim_wrapper.dtype = 'CPUAmpOptimWrapper', 'bfloat16'
+        print_log('no GPU: AMP runs as bfloat16 autocast on CPU, without loss scaling (CPUAmpOptimWrapper)',
+                  logger='current')
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:

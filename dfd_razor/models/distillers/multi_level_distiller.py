@@ -3,6 +3,8 @@ import copy
 import inspect
 from typing import Any, Dict, List, Optional, Sequence, Union
 
+import torch
+from mmengine.logging import MessageHub
 from mmrazor.models.distillers import ConfigurableDistiller
 from mmrazor.registry import MODELS
 
@@ -34,6 +36,12 @@ class MultiLevelDistiller(ConfigurableDistiller):
     "loss", so these are logged, never optimised. Errors raised inside a loss are re-raised with the loss
     (level) name in front.
 
+    With ``check_finite`` (the default), every recorded student and teacher feature a loss reads is checked
+    before the loss runs, and the first NaN/Inf raises a ``FloatingPointError`` naming the loss (level), the side,
+    the record and the loss inputs read from it, and the training iteration (MessageHub's ``iter``, 0-based;
+    ``unknown`` outside a Runner). Unchecked, a NaN feature gives a NaN attention and an all-LD mask, silently.
+    The cost is one ``torch.isfinite(x).all()`` (one device synchronisation) per distinct recorded tensor.
+
     Args:
         levels (dict, optional): ``name`` (str), ``indices`` (list of int, or None for recorders that hold
             one tensor), ``student_channels`` and ``teacher_channels`` (int, or a list with one entry per
@@ -41,15 +49,17 @@ class MultiLevelDistiller(ConfigurableDistiller):
             (str containing "loss", default ``'loss'``), ``inputs`` (loss forward argument -> record dict with
             ``recorder``, ``from_student`` and optionally ``connector``, a key of ``connectors``). A ``None``
             entry in ``connectors`` or ``inputs`` removes the entry a base config defines.
+        check_finite (bool): Raise on the first NaN/Inf in a recorded feature a loss reads. Defaults to True.
         **kwargs: ``ConfigurableDistiller``'s arguments.
     """
 
-    def __init__(self, levels: Optional[Dict[str, Any]] = None, **kwargs) -> None:
+    def __init__(self, levels: Optional[Dict[str, Any]] = None, check_finite: bool = True, **kwargs) -> None:
         if levels is not None:
             kwargs = self._expand_levels(levels, kwargs)
         self._check_records(kwargs.get('loss_forward_mappings') or {}, kwargs.get('student_recorders') or {},
                             kwargs.get('teacher_recorders') or {}, kwargs.get('connectors') or {})
         super().__init__(**kwargs)
+        self.check_finite = check_finite
 
     @staticmethod
     def _expand_levels(levels: Dict[str, Any], kwargs: Dict[str, Any]) -> Dict[str, Any]:
@@ -137,6 +147,8 @@ class MultiLevelDistiller(ConfigurableDistiller):
         """Compute every configured loss; dict-valued losses become one entry per term."""
         losses: Dict[str, Any] = {}
         for loss_name, forward_mappings in self.loss_forward_mappings.items():
+            if self.check_finite:
+                self._check_finite_records(loss_name, forward_mappings)
             try:
                 kwargs = {key: self.get_record(**record) for key, record in forward_mappings.items()}
                 loss = self.distill_losses[loss_name](**kwargs)
@@ -150,6 +162,29 @@ class MultiLevelDistiller(ConfigurableDistiller):
             for stat, value in (getattr(self.distill_losses[loss_name], 'stats', None) or {}).items():
                 losses[f'{loss_name.replace("loss", "stat")}_{stat}'] = value
         return losses
+
+    def _check_finite_records(self, loss_name: str, forward_mappings: Dict[str, Dict[str, Any]]) -> None:
+        """Raise ``FloatingPointError`` on the first recorded tensor (before any connector) that has NaN/Inf."""
+        records: Dict[tuple, List[str]] = {}  # one check per recorded tensor, however many inputs read it
+        for arg, record in forward_mappings.items():
+            key = (bool(record['from_student']), record['recorder'], record.get('record_idx', 0),
+                   record.get('data_idx'))
+            records.setdefault(key, []).append(arg)
+        for (from_student, recorder, record_idx, data_idx), args in records.items():
+            recorders = self.student_recorders if from_student else self.teacher_recorders
+            data = recorders.get_recorder(recorder).get_record_data(record_idx, data_idx)
+            tensors = list(data) if isinstance(data, (list, tuple)) else [data]
+            for x in (t for t in tensors if torch.is_tensor(t)):
+                if x.is_floating_point() and not bool(torch.isfinite(x).all()):
+                    side = 'student' if from_student else 'teacher'
+                    where = f'recorder {recorder!r}' + ('' if data_idx is None else f', data_idx {data_idx}')
+                    iteration = MessageHub.get_current_instance().get_info('iter')
+                    raise FloatingPointError(
+                        f'{loss_name}: the {side} feature ({where}; loss input {", ".join(args)}) has '
+                        f'{int(torch.isnan(x).sum())} NaN and {int(torch.isinf(x).sum())} Inf values of '
+                        f'{x.numel()} (shape {tuple(x.shape)}, {x.dtype}) at training iteration '
+                        f'{"unknown" if iteration is None else iteration}; set check_finite=False in the '
+                        'distiller to skip this check')
 
 
 def _init_args(type_name: Any) -> Sequence[str]:

@@ -88,6 +88,16 @@ class DFDLoss(nn.Module):
             on; normalised, the loss is unchanged when student and teacher features are scaled by a constant,
             and a weight tuned on one model means the same on another.
 
+    Numerics: every term is computed and returned in float32 (float64 inputs: float64) whatever the input dtype
+    (fp16, bf16, AMP), with autocast disabled inside the loss so that it cannot push the arithmetic back to low
+    precision. The difference :math:`F^T - F^S` (or :math:`F^T - X`) is formed in float32 from the low-precision
+    inputs, so a difference above 256 (squared: above fp16's 65504), or above 16 with p=4, no longer overflows.
+    That float32 difference, computed once per constraint and shared by HD and LD, is the one full-size tensor
+    kept for backward (``'pkd'`` and ``normalize`` also keep the student's centred float32 map); no float32 copy
+    of an input is kept. The regions are selected with ``torch.where``, not multiplied by the 0/1 mask, so a
+    large value at an excluded position cannot turn into inf * 0 = NaN. The gradient reaching a low-precision
+    input is cast back to its dtype by autograd.
+
     After each call, :attr:`stats` holds ``{'hd_fraction': ...}`` (the share of positions in the HD region,
     detached; absent when unsplit), which :class:`MultiLevelDistiller` logs beside the loss terms.
     """
@@ -164,68 +174,86 @@ class DFDLoss(nn.Module):
         """
         t_feature = t_feature.detach()
         self._check(s_feature, t_feature, s_transformed, s_attention)
+        # As for the attention (utils/disparity.py): under autocast, ops would be free to run in low precision.
+        with torch.autocast(device_type=t_feature.device.type, enabled=False):
+            terms = self._forward(s_feature, t_feature, s_transformed, s_attention)
+        if self.return_terms:
+            return terms
+        return sum(terms.values())
+
+    def _forward(self, s_feature: Tensor, t_feature: Tensor, s_transformed: Optional[Tensor],
+                 s_attention: Optional[Tensor]) -> Dict[str, Tensor]:
+        """Eqs. 2-7 on the checked inputs, autocast disabled; returns the weighted terms."""
+        dtype = _compute_dtype(s_feature, t_feature, s_transformed)
         size_t, size_s = t_feature.shape[2:], s_feature.shape[2:]
         if size_t != size_s:
+            # interpolated in the compute dtype: the float32 copy of the input is not kept for backward
             if self.resize == 'student':
-                s_feature = F.interpolate(s_feature, size_t, mode='bilinear', align_corners=False)
+                s_feature = F.interpolate(s_feature.to(dtype), size_t, mode='bilinear', align_corners=False)
                 if s_transformed is not None:
-                    s_transformed = F.interpolate(s_transformed, size_t, mode='bilinear', align_corners=False)
+                    s_transformed = F.interpolate(s_transformed.to(dtype), size_t, mode='bilinear',
+                                                  align_corners=False)
             else:
-                t_feature = F.interpolate(t_feature, size_s, mode='bilinear', align_corners=False)
+                t_feature = F.interpolate(t_feature.to(dtype), size_s, mode='bilinear', align_corners=False)
         if s_attention is not None and s_attention.shape[2:] != t_feature.shape[2:]:
             s_attention = F.interpolate(s_attention, t_feature.shape[2:], mode='bilinear', align_corners=False)
         if self.normalize:
-            s_feature, t_feature = _pkd_norm(s_feature), _pkd_norm(t_feature)
-            s_transformed = None if s_transformed is None else _pkd_norm(s_transformed)
-            s_attention = None if s_attention is None else _pkd_norm(s_attention)
+            s_feature, t_feature = _pkd_norm(s_feature, dtype), _pkd_norm(t_feature, dtype)
+            s_transformed = None if s_transformed is None else _pkd_norm(s_transformed, dtype)
+            s_attention = None if s_attention is None else _pkd_norm(s_attention, dtype)
 
         n = t_feature.shape[0]
         terms: Dict[str, Tensor] = {}
+        cache: Dict[str, Tensor] = {}
         self.stats = {}
         if not self.split:
             terms['all'] = self.alpha / n * self._constrained_sum(self.hd_constraint, s_feature, t_feature,
-                                                                  s_transformed, None)
+                                                                  s_transformed, None, dtype, cache)
         else:
             mask = hd_mask(s_feature if s_attention is None else s_attention, t_feature, self.distance,
                            self.threshold, self.threshold_scope, self.temperature)
             self.stats['hd_fraction'] = mask.float().mean().detach()
             if self.hd_constraint is not None:
                 terms['hd'] = self.alpha / n * self._constrained_sum(self.hd_constraint, s_feature, t_feature,
-                                                                     s_transformed, mask)
+                                                                     s_transformed, mask, dtype, cache)
             if self.ld_constraint is not None:
                 terms['ld'] = self.beta / n * self._constrained_sum(self.ld_constraint, s_feature, t_feature,
-                                                                    s_transformed, ~mask)
-        if self.return_terms:
-            return terms
-        return sum(terms.values())
+                                                                    s_transformed, ~mask, dtype, cache)
+        return terms
 
     def _constrained_sum(self, constraint: str, s_feature: Tensor, t_feature: Tensor,
-                         s_transformed: Optional[Tensor], region: Optional[Tensor]) -> Tensor:
-        """Sum over channels and the region's positions (all positions when ``region`` is None)."""
-        if constraint == 'mse':
-            per_pos = self._strict(t_feature - s_feature)
-        elif constraint == 'transform':
-            per_pos = (t_feature - s_transformed).square().sum(1, dtype=torch.float32)
-        elif constraint == 'transform+mse':
-            per_pos = ((t_feature - s_transformed).square().sum(1, dtype=torch.float32) +
-                       self._strict(t_feature - s_feature))
-        else:  # 'pkd'
-            per_pos = (_pkd_norm(t_feature) - _pkd_norm(s_feature)).square().sum(1, dtype=torch.float32)
+                         s_transformed: Optional[Tensor], region: Optional[Tensor], dtype: torch.dtype,
+                         cache: Dict[str, Tensor]) -> Tensor:
+        """Sum over channels and the region's positions (all positions when ``region`` is None), in ``dtype``.
+
+        The per-position map of each constraint is computed once per call and kept in ``cache``, so HD and LD
+        under the same constraint share one difference (and one tensor saved for backward).
+        """
+        per_pos = None
+        for part in constraint.split('+'):  # 'transform+mse': transform, then mse, added
+            if part not in cache:
+                if part == 'mse':
+                    cache[part] = self._strict(_diff(t_feature, s_feature, dtype))
+                elif part == 'transform':
+                    cache[part] = _diff(t_feature, s_transformed, dtype).square().sum(1)
+                else:  # 'pkd'
+                    cache[part] = (_pkd_norm(t_feature, dtype) - _pkd_norm(s_feature, dtype)).square().sum(1)
+            per_pos = cache[part] if per_pos is None else per_pos + cache[part]
         if region is None:
             return per_pos.sum()
-        return (per_pos * region).sum()
+        # where, not a product with the 0/1 mask: an inf at an excluded position must not become inf * 0 = NaN
+        return torch.where(region, per_pos, per_pos.new_zeros(())).sum()
 
     def _strict(self, diff: Tensor) -> Tensor:
-        """Per-position sum over channels of |diff|^p, shape (N, H, W), float32."""
+        """Per-position sum over channels of |diff|^p, shape (N, H, W), in the dtype of ``diff``."""
         p = self.strict_power
         if p == 2:
             powered = diff.square()
         elif p == 1:
             powered = diff.abs()
         else:
-            # d|x|^p/dx is infinite at x=0 for p<1; the clamp keeps the gradient finite where T == S exactly.
-            powered = diff.abs().clamp_min(1e-12).pow(p) if p < 1 else diff.abs().pow(p)
-        return powered.sum(1, dtype=torch.float32)
+            powered = _AbsPow.apply(diff, p)
+        return powered.sum(1)
 
     def _check(self, s_feature: Tensor, t_feature: Tensor, s_transformed: Optional[Tensor],
                s_attention: Optional[Tensor]) -> None:
@@ -251,8 +279,56 @@ class DFDLoss(nn.Module):
                 "differ in spatial size; set resize='student' or resize='teacher' to interpolate")
 
 
-def _pkd_norm(feat: Tensor) -> Tensor:
-    """PKD's normalisation: zero mean, unit std per channel over (N, H, W) (MMRazor ``PKDLoss.norm``)."""
-    mean = feat.mean(dim=(0, 2, 3), keepdim=True)
-    std = feat.std(dim=(0, 2, 3), keepdim=True)
-    return (feat - mean) / (std + 1e-6)
+def _compute_dtype(*tensors: Optional[Tensor]) -> torch.dtype:
+    """float32, or float64 when an input is float64: the dtype every term is computed and returned in."""
+    dtype = torch.float32
+    for x in tensors:
+        if x is not None:
+            dtype = torch.promote_types(dtype, x.dtype)
+    return dtype
+
+
+def _diff(a: Tensor, b: Tensor, dtype: torch.dtype) -> Tensor:
+    """``a - b`` in ``dtype`` from inputs of any dtype. The subtraction promotes ``b`` itself (CUDA inside the
+    kernel, CPU through a temporary) and keeps nothing for backward; only the result is then kept, by the square or
+    power that follows."""
+    return a.to(dtype) - b
+
+
+class _AbsPow(torch.autograd.Function):
+    """:math:`|x|^p` keeping only ``x`` for backward (``x.abs().pow(p)`` keeps ``|x|`` too, and a clamp a third).
+
+    For p < 1, |x| is clamped to 1e-12 first so that the gradient stays finite where T == S exactly; as with
+    ``x.abs().clamp_min(1e-12).pow(p)``, positions with |x| < 1e-12 get zero gradient.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, p: float) -> Tensor:  # type: ignore[override]
+        ctx.save_for_backward(x)
+        ctx.p = p
+        return x.abs().clamp_min(1e-12).pow(p) if p < 1 else x.abs().pow(p)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):  # type: ignore[override]
+        x, = ctx.saved_tensors
+        p = ctx.p
+        a = x.abs()
+        if p < 1:
+            slope = torch.where(a < 1e-12, a.new_zeros(()), a.clamp_min(1e-12).pow(p - 1))
+        else:
+            slope = a.pow(p - 1)
+        return grad * p * slope * x.sign(), None
+
+
+def _pkd_norm(feat: Tensor, dtype: torch.dtype = torch.float32) -> Tensor:
+    """PKD's normalisation: zero mean, unit std per channel over (N, H, W) (MMRazor ``PKDLoss.norm``), in ``dtype``.
+
+    The one full-size tensor kept for backward is the centred map in ``dtype`` (``torch.std`` would keep the input
+    too).
+    """
+    dims = (0, 2, 3)
+    feat = feat.to(dtype)  # not kept for backward; the gradient is summed in ``dtype``, then cast once
+    centred = feat - feat.mean(dim=dims, keepdim=True)
+    count = feat.numel() // feat.shape[1]
+    std = (centred.square().sum(dim=dims, keepdim=True) / (count - 1)).sqrt()  # unbiased, as torch.std
+    return centred / (std + 1e-6)

@@ -161,3 +161,58 @@ def test_none_entries_remove_inherited_connectors_and_inputs():
     d = MODELS.build(cfg)
     assert len(d.connectors) == 0
     assert all(set(m) == {'s_feature', 't_feature'} for m in d.loss_forward_mappings.values())
+
+
+@pytest.fixture
+def message_hubs():
+    """Makes named MessageHub instances current; removed afterwards, so the previous current one is back."""
+    from mmengine.logging import MessageHub
+    names = []
+
+    def make(name):
+        names.append(name)
+        return MessageHub.get_instance(name)
+
+    yield make
+    for name in names:
+        MessageHub._instance_dict.pop(name, None)
+
+
+def poison(module, level, value):
+    """A forward hook writing ``value`` into one position of the module's ``level``-th output, as recorded."""
+    def hook(_, __, outputs):
+        with torch.no_grad():
+            outputs[level][1, 3, 1, 2] = value
+    return module.register_forward_hook(hook)
+
+
+@pytest.mark.parametrize('side,level,value,inputs', [
+    ('student', 2, float('nan'), 's_feature, s_transformed, s_attention'),
+    ('teacher', 0, float('inf'), 't_feature')])
+def test_first_non_finite_feature_names_level_side_input_and_iteration(side, level, value, inputs, message_hubs):
+    algo = algorithm()
+    algo.init_weights()
+    algo.train()
+    poison(algo.student.neck if side == 'student' else algo.teacher.neck, level, value)
+    data = algo.data_preprocessor(batch(), True)
+    message_hubs(f'in_a_runner_{side}').update_info('iter', 7)  # as mmengine's RuntimeInfoHook records it
+    nan, inf = (1, 0) if value != value else (0, 1)
+    with pytest.raises(FloatingPointError, match=rf"^loss_dfd_fpn{level}: the {side} feature \(recorder 'fpn', "
+                                                 rf"data_idx {level}; loss input {inputs}\) has {nan} NaN and {inf} "
+                                                 r"Inf values .* at training iteration 7;"):
+        algo(**data, mode='loss')
+    message_hubs(f'outside_a_runner_{side}')  # a fresh current instance: no 'iter' recorded
+    with pytest.raises(FloatingPointError, match=rf'loss_dfd_fpn{level}: .* training iteration unknown'):
+        algo(**data, mode='loss')
+
+
+def test_check_finite_off_lets_the_nan_through():
+    cfg = dfd_distiller(32, 64)
+    cfg['check_finite'] = False
+    algo = algorithm(distiller=cfg)
+    assert algo.distiller.check_finite is False and MODELS.build(dfd_distiller(32, 64)).check_finite is True
+    algo.init_weights()
+    algo.train()
+    poison(algo.teacher.neck, 1, float('nan'))
+    losses = algo(**algo.data_preprocessor(batch(), True), mode='loss')
+    assert torch.isnan(losses['distill.loss_dfd_fpn1_ld']) and torch.isfinite(losses['distill.loss_dfd_fpn0_ld'])

@@ -291,3 +291,148 @@ def test_stats_hold_the_hd_fraction(feats):
     unsplit = DFDLoss(split=False, hd_constraint='mse')
     unsplit(fs, ft)
     assert unsplit.stats == {}
+
+
+# ---- numerics: fp16 / bf16 inputs, autocast -----------------------------------------------------------------------
+LOW_PRECISION_CASES = ([dict(hd_constraint='mse', strict_power=p) for p in (0.5, 1.0, 2.0, 4.0, 3.0)] +
+                       [dict(), dict(hd_constraint='transform+mse', strict_power=4.0),
+                        dict(hd_constraint='pkd', ld_constraint='pkd'),
+                        dict(hd_constraint='mse', ld_constraint='transform+mse', strict_power=0.5),
+                        dict(normalize=True), dict(normalize=True, hd_constraint='mse', strict_power=4.0),
+                        dict(split=False, hd_constraint='mse', strict_power=4.0),
+                        dict(split=False, hd_constraint='transform')])
+
+
+def large_disparity_feats(dtype):
+    """Student, teacher and transform maps with |T - S| and |T - X| up to 1e3, rounded to ``dtype``."""
+    g = torch.Generator().manual_seed(0)
+    fs = torch.randn(2, 8, 6, 6, generator=g) * 300
+    ft = fs + (torch.rand(2, 8, 6, 6, generator=g) * 2 - 1) * 1e3
+    x = ft + (torch.rand(2, 8, 6, 6, generator=g) * 2 - 1) * 1e3
+    return tuple(f.to(dtype) for f in (fs, ft, x))
+
+
+def loss_and_grads(loss, fs, ft, x, scale=1.0):
+    """The loss terms and the gradients of ``scale`` times their sum (AMP's loss scaling) w.r.t. fs and x."""
+    fs, x = fs.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    out = loss(fs, ft, s_transformed=x if loss.needs_transformed else None)
+    (sum(out.values()) * scale).backward()
+    return out, fs.grad, x.grad if loss.needs_transformed else None
+
+
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16], ids=['fp16', 'bf16'])
+@pytest.mark.parametrize('kwargs', LOW_PRECISION_CASES,
+                         ids=lambda k: '-'.join(f'{a}={v}' for a, v in k.items()) or 'defaults')
+def test_low_precision_inputs_give_the_float32_result(dtype, kwargs):
+    # fp16 overflowed before: (T - S)^2 > 65504 once |T - S| > 256, |T - S|^4 once > 16, and inf * 0 on the
+    # masked positions gave NaN. The loss is scaled, as AMP does, so that the largest gradient is about 1: the
+    # gradient reaching an fp16 input is fp16 itself and must be representable (p=4: 4|d|^3 reaches 4e9).
+    feats = large_disparity_feats(dtype)
+    loss = DFDLoss(alpha=1.0, beta=2.0, **kwargs)
+    _, r_s, r_x = loss_and_grads(loss, *(f.float() for f in feats))
+    scale = 1.0 / max(r.abs().max().item() for r in (r_s, r_x) if r is not None)
+    ref, r_s, r_x = loss_and_grads(loss, *(f.float() for f in feats), scale)  # the same values, in float32
+    out, g_s, g_x = loss_and_grads(loss, *feats, scale)
+    assert set(out) == set(ref)
+    for k in ref:
+        assert out[k].dtype == torch.float32 and torch.isfinite(out[k]), (k, out[k])
+        assert math.isclose(out[k].item(), ref[k].item(), rel_tol=1e-5), (k, out[k].item(), ref[k].item())
+    info = torch.finfo(dtype)
+    for g, r in ((g_s, r_s), (g_x, r_x)):
+        if r is None:
+            continue
+        assert g.dtype == dtype and torch.isfinite(g).all()
+        # the float32 gradient rounded once to the input dtype (fp16: down to its subnormal step)
+        assert torch.allclose(g.float(), r, rtol=info.eps, atol=info.tiny * info.eps), (g - r).abs().max()
+
+
+def test_reproduction_of_the_fp16_overflow():
+    g = torch.Generator().manual_seed(0)
+    fs, ft, x = (torch.randn(2, 8, 6, 6, generator=g).half() * 300 for _ in range(3))
+    for kwargs, inputs in ((dict(), (fs, ft, x)), (dict(strict_power=4, hd_constraint='mse'), (fs / 15, ft / 15))):
+        out = DFDLoss(alpha=1, beta=1, **kwargs)(*inputs)
+        ref = DFDLoss(alpha=1, beta=1, **kwargs)(*(f.float() for f in inputs))
+        for k in ref:
+            assert torch.isfinite(out[k]) and math.isclose(out[k].item(), ref[k].item(), rel_tol=1e-5)
+
+
+@pytest.mark.parametrize('kwargs,full_size', [(dict(hd_constraint='mse', strict_power=p), 1) for p in (0.5, 1, 2, 4)] +
+                         [(dict(hd_constraint='transform', ld_constraint=None), 1), (dict(), 2),
+                          (dict(hd_constraint='transform+mse'), 2), (dict(split=False, hd_constraint='mse'), 1),
+                          (dict(hd_constraint='pkd', ld_constraint='pkd'), 2)])
+def test_only_the_float32_difference_is_kept_for_backward(kwargs, full_size):
+    fs, ft, x = (f.requires_grad_(True) for f in large_disparity_feats(torch.float16))
+    saved = {}
+
+    def pack(t):
+        saved[(t.data_ptr(), t.dtype, tuple(t.shape))] = t
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        loss = DFDLoss(**kwargs)
+        loss(fs, ft, s_transformed=x if loss.needs_transformed else None)
+    big = [k for k in saved if k[2] == tuple(fs.shape)]
+    assert all(k[1] == torch.float32 for k in big), big
+    # one float32 difference per constraint, shared by HD and LD; no float32 copy of an input (pkd: the student's
+    # centred map and the difference of the normalised maps)
+    assert len(big) == full_size, big
+
+
+@pytest.mark.parametrize('p', [0.5, 3.0])
+def test_abs_pow_gradient_matches_autograd_of_the_plain_expression(p):
+    from dfd_razor.models.losses.dfd_loss import _AbsPow
+    x = torch.tensor([-2.0, -0.3, 0.0, 1e-13, 0.7, 5.0], dtype=torch.float64, requires_grad=True)
+    _AbsPow.apply(x, p).sum().backward()
+    y = x.detach().clone().requires_grad_(True)
+    (y.abs().clamp_min(1e-12).pow(p) if p < 1 else y.abs().pow(p)).sum().backward()
+    assert torch.equal(x.grad, y.grad)
+    assert torch.autograd.gradcheck(lambda t: _AbsPow.apply(t, p), (torch.tensor([-2.0, 0.3, 1.5], dtype=torch.float64,
+                                                                                 requires_grad=True),))
+
+
+def test_autocast_does_not_lower_the_loss(feats):
+    fs, ft, x = feats
+    loss = DFDLoss(alpha=0.3, beta=0.7, hd_constraint='transform+mse', strict_power=4.0, resize='student')
+    ref = loss(fs, ft, s_transformed=x)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = loss(fs, ft, s_transformed=x)
+        small = loss(fs[..., :2, :3].bfloat16(), ft, s_transformed=x[..., :2, :3].bfloat16())  # resized, bf16
+    for k in ref:
+        assert out[k].dtype == torch.float32 and out[k].item() == ref[k].item()
+        assert small[k].dtype == torch.float32 and torch.isfinite(small[k])
+
+
+def test_recipe_model_pair_trains_one_step_under_bf16_autocast(tmp_path):
+    """The CPU demo recipe's RetinaNet pair, one train_step with every forward under CPU bf16 autocast."""
+    import os.path as osp
+
+    from mmengine.logging import MessageHub
+    from mmengine.optim import OptimWrapper
+    from mmengine.registry import init_default_scope
+    from mmrazor.registry import MODELS
+
+    from dfd_razor.testing import load_recipe, make_teacher_checkpoint, model_num_classes, offline_options, tiny_batch
+    recipe = osp.join(osp.dirname(__file__), '..', '..', '..', 'recipes', 'cpu_demo',
+                      'dfd_fpn_retina-r18_retina-r18half_500i_tinycoco.py')
+    cfg = load_recipe(recipe)
+    options = offline_options(cfg)
+    options['model.teacher_ckpt'] = make_teacher_checkpoint(cfg, str(tmp_path / 'teacher.pth'))
+    cfg = load_recipe(recipe, options)
+    init_default_scope('mmdet')
+    MessageHub.get_current_instance().update_info('epoch', 0)
+    if cfg.get('data_preprocessor') is not None:
+        cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    model.train()
+    optim = OptimWrapper(torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1e-3))
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        log_vars = model.train_step(tiny_batch('mmdet', size=128, batch_size=2,
+                                               num_classes=model_num_classes(model.student)), optim)
+    distill = [k for k in log_vars if k.startswith('distill.loss_dfd')]
+    assert distill, sorted(log_vars)
+    for recorders in (model.distiller.student_recorders, model.distiller.teacher_recorders):
+        feats = recorders.get_recorder('feat').get_record_data(0, 0)
+        assert feats.dtype == torch.bfloat16  # the DFD losses did see low-precision features
+    for k, v in log_vars.items():
+        assert torch.isfinite(torch.as_tensor(v)).all(), (k, v)
