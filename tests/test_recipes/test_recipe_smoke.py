@@ -19,6 +19,7 @@ from mmengine.optim import OptimWrapper
 from mmengine.registry import init_default_scope
 from mmrazor.registry import MODELS
 
+from dfd_razor.doctor import diagnose
 from dfd_razor.testing import (discover, load_recipe, make_teacher_checkpoint, model_num_classes, offline_options,
                                recipe_loads_masks, recipe_task, tiny_batch)
 
@@ -76,3 +77,9 @@ def test_recipe_trains_one_iteration(path, ckpt_dir):
         distill_terms = [k for k in log_vars if k.startswith('distill.')]
         assert distill_terms, f'{path}: no distillation loss in {sorted(log_vars)}'
         assert all(torch.isfinite(torch.as_tensor(log_vars[k])) for k in distill_terms)
+        # the doctor's checks (tools/inspect_distill.py): every term non-zero and finite, its gradient reaches the
+        # student module it taps, every connector trains, the teacher gets no gradient and was loaded
+        batch = tiny_batch(task, size=SIZE, batch_size=2, with_mask=with_mask, num_classes=num_classes)
+        report = diagnose(model, model.data_preprocessor(batch, True), teacher=model.teacher_source)
+        assert not report.problems, f'{path}:\n{report.table()}'
+        assert report.teacher.startswith(f'{len(model.teacher.state_dict())}/{len(model.teacher.state_dict())} ')

@@ -1,6 +1,6 @@
 """MMRazor's single-teacher algorithms, made to refuse training without their teacher and to inherit from it."""
 import re
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 from mmengine.logging import print_log
 from mmengine.runner.checkpoint import CheckpointLoader
@@ -38,13 +38,17 @@ class TeacherCheckMixin:
         super().__init__(teacher_ckpt=None, **kwargs)  # type: ignore[call-arg]
         self.teacher_ckpt = teacher_ckpt
         self.inherit_from_teacher = list(inherit_from_teacher)
+        #: what the teacher holds, e.g. '540/540 tensors from teacher.pth' (logged; read by the doctor)
+        self.teacher_source = 'random (no teacher_ckpt, allow_random_teacher=True)'
         if not teacher_ckpt:
             if not allow_random_teacher:
                 raise ValueError('model.teacher_ckpt is not set: a distillation run needs a trained teacher. Set '
                                  'model.teacher_ckpt to a checkpoint path or URL (model.allow_random_teacher=True '
                                  'only for smoke tests)')
             return
-        load_teacher_strictly(self.teacher, teacher_ckpt)
+        loaded, expected = load_teacher_strictly(self.teacher, teacher_ckpt)
+        self.teacher_source = f'{loaded}/{expected} tensors from {teacher_ckpt}'
+        print_log(f'teacher: loaded {self.teacher_source}', logger='current')
         self.teacher._is_init = True  # init_weights must not overwrite the loaded teacher
 
     def train(self, mode: bool = True) -> 'TeacherCheckMixin':
@@ -61,8 +65,12 @@ class TeacherCheckMixin:
             inherit(self.student.get_submodule(name), self.teacher.get_submodule(name), name)  # type: ignore
 
 
-def load_teacher_strictly(teacher: nn.Module, path: str) -> None:
-    """Load ``path`` into ``teacher``; raise naming the path and the keys if any teacher tensor is not covered."""
+def load_teacher_strictly(teacher: nn.Module, path: str) -> Tuple[int, int]:
+    """Load ``path`` into ``teacher``; raise naming the path and the keys if any teacher tensor is not covered.
+
+    Returns:
+        tuple[int, int]: tensors loaded, tensors of the teacher's state_dict.
+    """
     try:
         ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
     except FileNotFoundError as e:
@@ -82,7 +90,9 @@ def load_teacher_strictly(teacher: nn.Module, path: str) -> None:
     if unexpected:
         print_log(f'teacher checkpoint {path}: {len(unexpected)} keys the teacher does not use, e.g. '
                   f'{unexpected[:3]}', logger='current')
-    teacher.load_state_dict({k: v for k, v in state.items() if k in own}, strict=False)
+    loaded = {k: v for k, v in state.items() if k in own}
+    teacher.load_state_dict(loaded, strict=False)
+    return len(loaded), len(own)
 
 
 def inherit(student: nn.Module, teacher: nn.Module, name: str) -> List[str]:

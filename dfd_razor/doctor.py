@@ -1,0 +1,246 @@
+"""The distillation doctor: what a distillation algorithm really computes on one batch, and what is wrong with it.
+
+One implementation serves ``tools/inspect_distill.py`` (a user's recipe, a batch of its own dataloader) and the
+recipe smoke test (every shipped recipe, a tiny batch). :func:`diagnose` runs one training forward of an MMRazor
+distillation algorithm (``model.loss``), then, for every distill term:
+
+- its value as logged (weighted) and unweighted (divided by the weight the loss module applies), its ratio to
+  the task loss, and for DFD the fraction of positions in the HD region;
+- whether its gradient reaches the student module each of its inputs taps, and which connectors;
+- whether any of it reaches the teacher;
+
+plus, per loss (level), the recorded student/teacher shapes and the connectors with their parameter counts, and
+the teacher checkpoint's coverage. :attr:`DistillReport.problems` names what would make a distillation run
+silently useless: a zero or non-finite term, a term whose gradient reaches no student module, a connector that
+no term trains, a teacher that receives gradient, a teacher that was not loaded.
+"""
+import math
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import torch
+from torch import Tensor, nn
+
+#: Attributes of loss modules that hold the weight their output is multiplied by, in the order looked up.
+WEIGHT_ATTRS = ('loss_weight', 'alpha_mgd', 'alpha', 'tau')
+
+
+@dataclass
+class LossInputs:
+    """One distill loss (usually one level): what each of its arguments records, and the connectors it uses."""
+    name: str
+    inputs: Dict[str, str]  # argument -> 'student neck[2] -> trans_fpn2: (2, 128, 40, 40)'
+    connectors: Dict[str, int]  # connector name -> parameter count
+
+
+@dataclass
+class Term:
+    """One logged distill term (a loss, or one named term of a loss that returns a dict)."""
+    name: str  # as logged, without the 'distill.' prefix
+    loss: str  # the distill loss (level) it comes from
+    weighted: float
+    weight: Optional[float]
+    ratio: float  # weighted / task loss
+    student_grad: Dict[str, bool]  # tapped student module -> receives gradient from this term
+    connector_grad: Dict[str, bool]
+    teacher_grad: bool
+    hd_fraction: Optional[float] = None
+
+    @property
+    def unweighted(self) -> Optional[float]:
+        return self.weighted / self.weight if self.weight else None
+
+
+@dataclass
+class DistillReport:
+    losses: List[LossInputs]
+    terms: List[Term]
+    task_loss: float
+    teacher: str  # what was loaded into the teacher
+    problems: List[str] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)
+
+    @property
+    def distill_loss(self) -> float:
+        return sum(t.weighted for t in self.terms)
+
+    def suggest_factor(self, ratio: float) -> float:
+        """The factor on every distill weight that makes the whole distill loss ``ratio`` times the task loss on
+        this batch."""
+        return ratio * self.task_loss / self.distill_loss if self.distill_loss else float('nan')
+
+    def table(self) -> str:
+        """The report as plain text, one table per section."""
+        out = ['levels / losses:']
+        for loss in self.losses:
+            out.append(f'  {loss.name}')
+            out += [f'    {arg}: {desc}' for arg, desc in loss.inputs.items()]
+            if loss.connectors:
+                out.append('    connectors: ' + ', '.join(f'{k} ({v:,} params)' for k, v in loss.connectors.items()))
+        out += ['', f'task loss {self.task_loss:.4g}; distill loss {self.distill_loss:.4g} '
+                f'(ratio {self.distill_loss / self.task_loss if self.task_loss else float("nan"):.3g})', '',
+                f'{"term":34} {"weighted":>10} {"weight":>9} {"unweighted":>11} {"/task":>8} {"HD":>6}  gradient']
+        for t in self.terms:
+            grads = ', '.join(f'{k} {"yes" if v else "NO"}' for k, v in {**t.student_grad, **t.connector_grad}.items())
+            grads += f'; teacher {"YES" if t.teacher_grad else "no"}'
+            out.append(f'{t.name:34} {t.weighted:>10.4g} {t.weight if t.weight is not None else float("nan"):>9.3g} '
+                       f'{t.unweighted if t.unweighted is not None else float("nan"):>11.4g} {t.ratio:>8.3g} '
+                       f'{"" if t.hd_fraction is None else f"{t.hd_fraction:.2f}":>6}  {grads}')
+        out += ['', f'teacher: {self.teacher}']
+        out += [''] + [f'warning: {w}' for w in self.warnings]
+        out += [f'PROBLEM: {p}' for p in self.problems] or ['no problem found']
+        return '\n'.join(out)
+
+
+def _value(v: Any) -> Tensor:
+    if isinstance(v, (list, tuple)):
+        return sum(x.mean() for x in v)
+    return v.mean() if v.dim() else v
+
+
+def _weight_of(module: nn.Module, term: str) -> Optional[float]:
+    """The weight a loss module multiplies its output (or, for DFD, the named term) by."""
+    if hasattr(module, 'alpha') and hasattr(module, 'beta') and hasattr(module, 'split'):  # DFDLoss
+        return float(module.beta if term.endswith('_ld') else module.alpha)
+    for attr in WEIGHT_ATTRS:
+        if isinstance(getattr(module, attr, None), (int, float)):
+            return float(getattr(module, attr))
+    return None
+
+
+def _describe(record: Any) -> str:
+    if isinstance(record, Tensor):
+        return str(tuple(record.shape))
+    if isinstance(record, (list, tuple)):
+        return '[' + ', '.join(_describe(r) for r in record) + ']'
+    return type(record).__name__
+
+
+def _source_module(model: nn.Module, recorders: Any, recorder: str) -> Tuple[str, Optional[nn.Module]]:
+    rec = recorders.get_recorder(recorder)
+    source = getattr(rec, 'source', recorder)
+    try:
+        return source, model.get_submodule(source)
+    except AttributeError:
+        return source, None
+
+
+def _grads(loss: Tensor, params: Sequence[nn.Parameter]) -> bool:
+    if not params or not loss.requires_grad:
+        return False
+    grads = torch.autograd.grad(loss, list(params), retain_graph=True, allow_unused=True)
+    return any(g is not None and bool(g.abs().sum() > 0) for g in grads)
+
+
+def diagnose(model: nn.Module, data: Dict[str, Any], teacher: str = 'loaded') -> DistillReport:
+    """Run one training forward of ``model`` (an MMRazor distillation algorithm) on ``data`` and inspect it.
+
+    A term that is zero on 1x1 maps (CWD's spatial softmax, DFD's LD region: trivial on one position), an LD
+    term that is zero because every position is HD, or a term without student gradient on maps of at most 4
+    positions (MGD's random mask can cover them all), or a connector without gradient there, is a warning, not a problem: nothing is wired wrong.
+
+    Args:
+        model (nn.Module): The algorithm, built and initialised (``init_weights``), in train mode.
+        data (dict): A batch after the algorithm's data preprocessor (``inputs``, ``data_samples``).
+        teacher (str): What the teacher holds, for the report (e.g. ``'540/540 tensors from teacher.pth'``).
+
+    Returns:
+        DistillReport: the tables and the problems found (empty when none).
+    """
+    distiller = model.distiller
+    losses = model(**data, mode='loss')
+    problems: List[str] = []
+    warnings: List[str] = []
+    task = {k: _value(v) for k, v in losses.items() if 'loss' in k and not k.startswith('distill.')}
+    task_total = sum(task.values()) if task else torch.tensor(float('nan'))
+    task_loss = float(task_total.detach())
+    if not math.isfinite(task_loss):
+        problems.append(f'the task loss is not finite ({task_loss})')
+    teacher_params = [p for p in model.teacher.parameters() if p.requires_grad]
+
+    loss_infos, terms = [], []
+    for loss_name, mapping in distiller.loss_forward_mappings.items():
+        module = distiller.distill_losses[loss_name]
+        inputs, connectors, tapped, positions = {}, {}, {}, []
+        for arg, rec in mapping.items():
+            side = 'student' if rec['from_student'] else 'teacher'
+            managers = distiller.student_recorders if rec['from_student'] else distiller.teacher_recorders
+            root = model.student if rec['from_student'] else model.teacher
+            source, submodule = _source_module(root, managers, rec['recorder'])
+            idx = f'[{rec["data_idx"]}]' if rec.get('data_idx') is not None else ''
+            desc = f'{side} {source}{idx}'
+            record = distiller.get_record(**rec)
+            positions.append(record.shape[2] * record.shape[3] if isinstance(record, Tensor) and record.dim() == 4
+                             else None)
+            if rec.get('connector'):
+                desc += f' -> {rec["connector"]}'
+                connectors[rec['connector']] = sum(p.numel() for p in distiller.connectors[rec['connector']].parameters())
+            inputs[arg] = f'{desc}: {_describe(record)}'
+            if rec['from_student']:
+                if submodule is None:
+                    problems.append(f'{loss_name}.{arg}: the student has no module {source!r} to tap')
+                else:
+                    tapped[source] = [p for p in submodule.parameters() if p.requires_grad]
+        loss_infos.append(LossInputs(loss_name, inputs, connectors))
+        one_position = all(p == 1 for p in positions)
+        tiny = all(p is not None and p <= 4 for p in positions)
+        stats = getattr(module, 'stats', None) or {}
+        for key in [k for k in losses if k.startswith(f'distill.{loss_name}') and
+                    (k == f'distill.{loss_name}' or k[len(f'distill.{loss_name}'):].startswith('_'))]:
+            name = key[len('distill.'):]
+            value = _value(losses[key])
+            weighted = float(value)
+            term = Term(name=name, loss=loss_name, weighted=weighted, weight=_weight_of(module, name),
+                        ratio=weighted / task_loss if task_loss else float('nan'),
+                        student_grad={s: _grads(value, ps) for s, ps in tapped.items()},
+                        connector_grad={c: _grads(value, [p for p in distiller.connectors[c].parameters()
+                                                          if p.requires_grad]) for c in connectors},
+                        teacher_grad=_grads(value, teacher_params),
+                        hd_fraction=float(stats['hd_fraction']) if 'hd_fraction' in stats else None)
+            terms.append(term)
+            if not math.isfinite(weighted):
+                problems.append(f'{name}: not finite ({weighted})')
+            elif weighted == 0 and one_position:
+                warnings.append(f'{name}: zero on 1x1 maps (one position: spatial distributions and DFD\'s HD/LD '
+                                'split are trivial there); larger inputs give it a value')
+            elif weighted == 0 and name.endswith('_ld') and term.hd_fraction == 1.0:
+                warnings.append(f'{name}: zero because every position is HD on this batch (a constant disparity): '
+                                'no LD region')
+            elif weighted == 0:
+                problems.append(f'{name}: zero (a zero weight, an empty region or identical features)')
+            elif not any(term.student_grad.values()) and tiny:
+                warnings.append(f'{name}: no gradient to the student on maps of {max(positions)} positions (a '
+                                'random mask, as MGD\'s, can cover all of them); larger inputs give it one')
+            elif not any(term.student_grad.values()):
+                problems.append(f'{name}: its gradient reaches no tapped student module '
+                                f'({", ".join(tapped) or "no student input"})')
+            if term.teacher_grad:
+                problems.append(f'{name}: gradient reaches the teacher')
+        for conn in connectors:
+            if not any(t.connector_grad.get(conn) for t in terms if t.loss == loss_name):
+                (warnings if tiny else problems).append(
+                    f'{loss_name}: connector {conn} receives no gradient from any term' +
+                    (f' on maps of {max(positions)} positions' if tiny else ''))
+    if not terms:
+        problems.append('no distill term was computed')
+    if teacher.startswith('random'):
+        warnings.append('the teacher is random: the values say nothing about a trained teacher')
+    return DistillReport(loss_infos, terms, task_loss, teacher, problems, warnings)
+
+
+def suggested_weights(model: nn.Module, report: DistillReport, ratio: float) -> Dict[str, Dict[str, float]]:
+    """Per distill loss, its weight arguments scaled so that the whole distill loss is ``ratio`` x the task loss
+    on the inspected batch (one common factor, keeping the terms' proportions; a starting point for tuning)."""
+    factor = report.suggest_factor(ratio)
+    out: Dict[str, Dict[str, float]] = {}
+    for loss_name, module in model.distiller.distill_losses.items():
+        weights = {}
+        if hasattr(module, 'alpha') and hasattr(module, 'beta') and hasattr(module, 'split'):
+            weights = {'alpha': module.alpha * factor, 'beta': module.beta * factor}
+        else:
+            for attr in WEIGHT_ATTRS[:3]:
+                if isinstance(getattr(module, attr, None), (int, float)):
+                    weights = {attr: getattr(module, attr) * factor}
+                    break
+        out[loss_name] = weights
+    return out

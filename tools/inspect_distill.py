@@ -1,0 +1,84 @@
+"""The distillation doctor: one training forward of a recipe on one real batch, and what each distill term does.
+
+    python tools/inspect_distill.py RECIPE [--cfg-options model.teacher_ckpt=teacher.pth ...]
+        [--suggest-weights RATIO] [--no-teacher]
+
+Builds the recipe's algorithm (teacher from its checkpoint), takes one batch of the recipe's own training
+dataloader, runs one training forward on CPU, and prints per level the tapped modules, recorded shapes and
+connectors, per distill term its value weighted and unweighted, its ratio to the task loss, the HD fraction (DFD)
+and where its gradient goes, and what the teacher holds (dfd_razor.doctor). With ``--suggest-weights R``: the
+loss weights that would make the whole distill loss R times the task loss on this batch (a starting point for
+tuning, not a tuned value). Exits 1 naming each problem (a zero or non-finite term, a term without gradient to the
+student, a connector nothing trains, a teacher that gets gradient) and 2 on a recipe that does not build or run
+(wrong module path, shape mismatch, teacher checkpoint that does not cover the teacher), with one line saying why.
+"""
+import logging
+import sys
+
+import dfd_razor  # noqa: F401  (compatibility fixes and DFD modules, before anything is built)
+from dfd_razor.launch import RecipeError, check_data, common_parser, load_config, run_cli
+from mmengine.logging import MMLogger
+
+
+def main() -> None:
+    parser = common_parser('Inspect what a distillation recipe computes on one batch')
+    parser.add_argument('--suggest-weights', type=float, metavar='RATIO',
+                        help='print the weights that make the distill loss RATIO x the task loss on this batch')
+    parser.add_argument('--no-teacher', action='store_true',
+                        help='random teacher instead of model.teacher_ckpt (wiring only: values mean nothing)')
+    parser.add_argument('--verbose', action='store_true', help='show mmengine\'s logs')
+    parser.add_argument('--debug', action='store_true', help='a failure shows its traceback, not one line')
+    args = parser.parse_args()
+    if not args.verbose:
+        MMLogger.get_current_instance().setLevel(logging.WARNING)
+    cfg = load_config(args.config, args.cfg_options, args.work_dir, 'none')
+    if 'distiller' not in cfg.model:
+        raise RecipeError(f'{args.config}: model is not a distillation algorithm (no model.distiller)')
+    if args.no_teacher:
+        print('WARNING: --no-teacher: the teacher is RANDOM; this checks the wiring, not the values', flush=True)
+        cfg.model.teacher_ckpt = None
+        cfg.model.allow_random_teacher = True
+    check_data(cfg, ['train_dataloader'])
+
+    import torch
+    from mmengine.logging import MessageHub
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import Runner
+    from mmrazor.registry import MODELS
+
+    from dfd_razor.doctor import diagnose, suggested_weights
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    if cfg.get('data_preprocessor') is not None:  # as mmengine's Runner does for a model config without one
+        cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
+    # what a Runner provides at the first iteration (MMYOLO's YOLOv6 head picks its assigner by epoch)
+    MessageHub.get_current_instance().update_info('epoch', 0)
+    MessageHub.get_current_instance().update_info('iter', 0)
+    try:
+        model = MODELS.build(cfg.model)
+        model.init_weights()
+        model.train()
+        loader_cfg = cfg.train_dataloader.copy()
+        loader_cfg['num_workers'] = 0
+        loader_cfg.pop('persistent_workers', None)
+        batch = next(iter(Runner.build_dataloader(loader_cfg, seed=0)))
+        torch.manual_seed(0)
+        report = diagnose(model, model.data_preprocessor(batch, True),
+                          teacher=getattr(model, 'teacher_source', 'unknown (not a dfd_razor checked algorithm)'))
+    except Exception as e:  # any failure to build or run the recipe is the finding: one line (--debug: traceback)
+        if args.debug:
+            raise
+        raise RecipeError(f'{args.config}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else e!r}') from e
+    print(report.table(), flush=True)
+    if args.suggest_weights is not None:
+        factor = report.suggest_factor(args.suggest_weights)
+        print(f'\nsuggested weights (a starting point, from this one batch): x{factor:.3g} on every distill weight '
+              f'makes the distill loss {args.suggest_weights:g} x the task loss')
+        for loss_name, weights in suggested_weights(model, report, args.suggest_weights).items():
+            print(f'  {loss_name}: ' + ', '.join(f'{k}={v:.3g}' for k, v in weights.items()))
+    if report.problems:
+        print(f'{len(report.problems)} problem(s), see above', file=sys.stderr, flush=True)
+        sys.exit(1)
+
+
+if __name__ == '__main__':
+    run_cli(main)
