@@ -2,6 +2,7 @@
 import re
 from typing import List, Optional, Sequence, Tuple
 
+import torch
 from mmengine.logging import print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 from mmrazor.models.algorithms import FpnTeacherDistill, SingleTeacherDistill
@@ -59,10 +60,31 @@ class TeacherCheckMixin:
             self.teacher.eval()  # type: ignore[attr-defined]
         return self
 
+    def loss(self, *args, **kwargs) -> dict:
+        """Upstream's losses, plus two logged entries that are not optimised (no "loss" in their names):
+        ``distill.sum``, the whole distill loss, and ``distill.ratio``, its ratio to the task loss (the student's
+        own losses), the first thing to read when a recipe moves to a new model."""
+        losses = super().loss(*args, **kwargs)  # type: ignore[misc]
+        distill = [_mean(v) for k, v in losses.items() if k.startswith('distill.') and 'loss' in k]
+        task = [_mean(v) for k, v in losses.items() if not k.startswith('distill.') and 'loss' in k]
+        if distill:
+            total = torch.stack(distill).sum().detach()
+            losses['distill.sum'] = total
+            if task:
+                losses['distill.ratio'] = total / torch.stack(task).sum().detach()
+        return losses
+
     def init_weights(self) -> None:
         super().init_weights()  # type: ignore[misc]
         for name in self.inherit_from_teacher:
             inherit(self.student.get_submodule(name), self.teacher.get_submodule(name), name)  # type: ignore
+
+
+def _mean(value) -> 'torch.Tensor':
+    """A logged loss entry as one number (mmengine's parse_losses: a tensor's mean, or the sum of a list's)."""
+    if isinstance(value, (list, tuple)):
+        return torch.stack([v.mean() for v in value]).sum()
+    return value.mean()
 
 
 def load_teacher_strictly(teacher: nn.Module, path: str) -> Tuple[int, int]:

@@ -134,3 +134,24 @@ def test_load_from_checkpoint_wins_over_inheritance(teacher_ckpt, tmp_path):
     teacher = runner.model.teacher
     for name in INHERITED:
         assert not same_tensors(runner.model.student.get_submodule(name), teacher.get_submodule(name)), name
+
+
+def test_log_carries_the_distill_sum_its_ratio_and_the_teacher_source(tmp_path):
+    from dfd_razor.testing import tiny_batch
+    recipe = osp.join(ROOT, 'recipes', 'cpu_demo', 'dfd_fpn_retina-r18_retina-r18q_300i_bccd.py')
+    ckpt = make_teacher_checkpoint(load_recipe(recipe), str(tmp_path / 'teacher.pth'))
+    cfg = load_recipe(recipe, {'model.teacher_ckpt': ckpt})
+    init_default_scope(cfg.default_scope)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    n = len(model.teacher.state_dict())
+    assert model.teacher_source == f'{n}/{n} tensors from {ckpt}'
+    data = model.data_preprocessor(tiny_batch('mmdet', size=96, batch_size=2, num_classes=3), True)
+    losses = model(**data, mode='loss')
+    distill = sum(float(v) for k, v in losses.items() if k.startswith('distill.loss'))
+    task = sum(float(v if torch.is_tensor(v) else sum(x.mean() for x in v)) for k, v in losses.items()
+               if 'loss' in k and not k.startswith('distill.'))
+    assert task > 0 and distill > 0
+    assert float(losses['distill.sum']) == pytest.approx(distill, rel=1e-5)
+    assert float(losses['distill.ratio']) == pytest.approx(distill / task, rel=1e-5)
+    assert not losses['distill.sum'].requires_grad and 'loss' not in 'distill.sum distill.ratio'
