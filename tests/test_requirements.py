@@ -1,0 +1,41 @@
+"""requirements.txt, requirements/*.txt and tools/install.sh say the same thing, and the environment matches it."""
+import os.path as osp
+import re
+from importlib import metadata
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+INSTALL = open(osp.join(ROOT, 'tools', 'install.sh')).read()
+TOP = open(osp.join(ROOT, 'requirements.txt')).read()
+
+
+def included(text, pattern):
+    return set(re.findall(pattern, text))
+
+
+def test_top_level_includes_what_install_sh_installs_with_plain_pip():
+    by_install = included(INSTALL, r'-r "\$REPO/requirements/([\w-]+\.txt)"')
+    assert by_install == {'build.txt', 'torch.txt', 'runtime.txt', 'nodeps-deps.txt', 'nodeps.txt'}
+    top = included(TOP, r'^-r requirements/([\w-]+\.txt)$'.replace('^', '(?m)^'))
+    assert top == by_install - {'nodeps.txt'}  # nodeps.txt needs --no-deps, which a requirements file can't say
+    assert 'requirements/nodeps.txt' in TOP and '--no-deps' in TOP
+    mmcv = re.search(r'^MMCV_VERSION=([\d.]+)', INSTALL, re.M).group(1)
+    assert f'mmcv=={mmcv}' in TOP
+    assert re.search(r'xtcocotools==', INSTALL) and 'xtcocotools' in TOP
+
+
+def pins():
+    # not torch.txt: on a GPU machine tools/install.sh keeps the CUDA torch it finds (README, "GPU machines")
+    for name in ('build.txt', 'runtime.txt', 'nodeps.txt'):
+        for line in open(osp.join(ROOT, 'requirements', name)):
+            line = line.split('#')[0].strip()
+            if '==' in line:
+                package, version = line.split('==')
+                yield package, version
+
+
+@pytest.mark.parametrize('package, version', list(pins()))
+def test_installed_versions_are_the_pinned_ones(package, version):
+    installed = metadata.version(package)
+    assert installed.split('+')[0] == version, f'{package}: installed {installed}, pinned {version}'
