@@ -189,7 +189,7 @@ def diagnose(model: nn.Module, data: Dict[str, Any], teacher: str = 'loaded') ->
                     (k == f'distill.{loss_name}' or k[len(f'distill.{loss_name}'):].startswith('_'))]:
             name = key[len('distill.'):]
             value = _value(losses[key])
-            weighted = float(value)
+            weighted = float(value.detach())
             term = Term(name=name, loss=loss_name, weighted=weighted, weight=_weight_of(module, name),
                         ratio=weighted / task_loss if task_loss else float('nan'),
                         student_grad={s: _grads(value, ps) for s, ps in tapped.items()},
