@@ -35,6 +35,11 @@ TASKS: Dict[str, Dict] = {
 }
 
 
+#: What ``tools/demo.py --task all`` runs. ``bccd`` and ``camvid`` are the benchmark's pairs (longer teachers);
+#: ``tools/demo.py --task bccd`` runs one of them through the demo's steps too.
+DEMO_TASKS = ['det', 'pose', 'seg', 'yolo']
+
+
 def recipe(task: Dict, method: str) -> str:
     """The recipe of ``method`` ('teacher', 'student', or a method such as 'dfd') for a task of :data:`TASKS`."""
     if method in ('teacher', 'student'):

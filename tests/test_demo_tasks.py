@@ -40,3 +40,15 @@ def test_read_metric(tmp_path, capsys):
     with pytest.raises(SystemExit, match="has no 'coco/AP'"):  # empty, but not a detection metric
         write({})
         read_metric(path, 'coco/AP', 100)
+
+
+def test_benchmark_pairs_and_demo_tasks():
+    from dfd_razor.demo_tasks import DEMO_TASKS
+    assert DEMO_TASKS == ['det', 'pose', 'seg', 'yolo']
+    assert recipe(TASKS['bccd'], 'teacher') == 'recipes/cpu_demo/teacher_retina-r18_1600i_bccd.py'
+    assert recipe(TASKS['bccd'], 'pkd') == 'recipes/cpu_demo/pkd_fpn_retina-r18_retina-r18q_300i_bccd.py'
+    assert recipe(TASKS['camvid'], 'student') == 'recipes/cpu_demo/student_pspnet-r18q_200i_camvid.py'
+    assert recipe(TASKS['camvid'], 'teacher') == recipe(TASKS['seg'], 'teacher')  # one CamVid teacher
+    for task in TASKS.values():
+        for method in ('teacher', 'student', 'dfd', 'pkd', 'mgd', 'cwd', 'fitnet'):
+            assert osp.isfile(osp.join(ROOT, recipe(task, method))), (task['pair'], method)

@@ -24,7 +24,7 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from dfd_razor.data import resolve_data_root  # noqa: E402
-from dfd_razor.demo_tasks import TASKS, read_metric, recipe  # noqa: E402
+from dfd_razor.demo_tasks import DEMO_TASKS, TASKS, read_metric, recipe  # noqa: E402
 
 
 def sh(args: List[str], env: Dict[str, str]) -> None:
@@ -77,7 +77,7 @@ def main() -> None:
     parser.add_argument('--work-dir', default=osp.join('work_dirs', 'demo'))
     parser.add_argument('--cfg-options', nargs='+', default=[], help='passed to every training run')
     args = parser.parse_args()
-    tasks = sorted(TASKS) if args.task == 'all' else [args.task]
+    tasks = DEMO_TASKS if args.task == 'all' else [args.task]
     data_root = resolve_data_root(sorted({d for t in tasks for d in TASKS[t]['data']}), args.data_root)
     print(f'data root: {data_root}', flush=True)
     env = dict(os.environ, DFD_DATA_ROOT=data_root)
