@@ -230,9 +230,11 @@ class Benchmark:
 
     def protocol(self) -> None:
         first = self.seeds[0]
-        # sweep on the first seed (controls' first seed too, so that a short session already compares)
+        # sweep on the first seed (controls' first seed too), factor by factor, defaults first: a benchmark cut
+        # short (it spans sessions) has compared every method at its default weight before it tunes any
+        by_default = sorted(self.factors, key=lambda f: (abs(math.log10(f)), f))
         self.run_all([(m, 0, first) for m in self.controls()] +
-                     [(m, f, first) for m in self.weighted() for f in self.factors])
+                     [(m, f, first) for f in by_default for m in self.weighted()])
         while True:  # extend where the best is at an end
             more = [(m, e, first) for m in self.weighted()
                     if (e := extension(self.sweep(m), self.factors, self.max_extend)) is not None]

@@ -214,3 +214,11 @@ def test_end_to_end_on_a_two_iteration_schedule(tmp_path):
     assert 'loss_dfd_fpn0_hd' in (tmp_path / 'bccd_diagnostics.md').read_text()
     again = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert again.returncode == 0 and again.stdout.count(': reusing ') == 2 and ': training' not in again.stdout
+
+
+def test_every_method_runs_at_its_default_weight_before_any_is_tuned(tmp_path):
+    execute = Counter()
+    make(tmp_path, execute).protocol()
+    weighted = [r for r in execute.calls if r[0] in db.METHODS]
+    assert [r[1] for r in weighted[:len(db.METHODS)]] == [1.0] * len(db.METHODS)
+    assert {r[0] for r in weighted[:len(db.METHODS)]} == set(db.METHODS)
