@@ -7,7 +7,11 @@
 # The dataset root is $DFD_DATA_ROOT/cityscapes/ (default data/cityscapes/, MMSeg's).
 _base_ = 'mmseg::pspnet/pspnet_r18-d8_4xb2-80k_cityscapes-512x1024.py'
 crop_size = (512, 512)
-model = dict(data_preprocessor=dict(size=crop_size))
+# Both data preprocessors pad to the 512x512 crop: the model's, and the top-level one, which mmengine's Runner gives
+# to a model config that has none, i.e. to the distillation algorithm of the pair built on this file (the zoo's
+# top-level one pads to 512x1024, which would double the area of every distilled batch).
+data_preprocessor = dict(size=crop_size)
+model = dict(data_preprocessor=data_preprocessor)
 train_pipeline = [dict(t, crop_size=crop_size) if t['type'] == 'RandomCrop' else t for t in _base_.train_pipeline]
 
 iters = 40000
