@@ -1,21 +1,22 @@
 """What tools/train.py and tools/test.py share: reading a recipe and checking it before a Runner is built.
 
 Every check here turns a failure that upstream reports deep inside a Runner (or not at all) into one line that
-names the file or config key.
+names the file or config key: :class:`RecipeError` (``dfd_razor.errors``), printed by :func:`run_cli` without a
+traceback unless the command line has ``--debug``.
 """
 import argparse
-import logging
+import contextlib
+import difflib
 import os
 import os.path as osp
+import re
+import sys
 from typing import Any, Iterator, List, Optional, Tuple
 
 import torch
 from mmengine.config import Config, DictAction
-from mmengine.logging import print_log
 
-
-class RecipeError(Exception):
-    """A problem with the command line or the recipe, reported as one line."""
+from .errors import RecipeError  # noqa: F401  (raised by the tools as dfd_razor.launch.RecipeError)
 
 
 def common_parser(description: str) -> argparse.ArgumentParser:
@@ -98,11 +99,148 @@ def check_checkpoint(path: str) -> None:
         raise RecipeError(f'checkpoint file not found: {path}')
 
 
+def add_debug_flag(parser: argparse.ArgumentParser) -> None:
+    """``--debug``: :func:`run_cli` lets a RecipeError through with its traceback instead of the one-line report."""
+    parser.add_argument('--debug', action='store_true',
+                        help='on bad input, show the full traceback instead of the one-line error')
+
+
+# mmengine's build_from_cfg re-raises an error from inside a build as type(e)(f'class `X` in path.py: {e}'), once per
+# nesting level (algorithm, distiller, loss): the prefixes say where upstream's code was, not what was wrong.
+_BUILD_PREFIX = re.compile(r'class `\w+` in [\w./\\-]+\.py: ')
+
+
+def error_message(error: BaseException) -> str:
+    """The message of a RecipeError without mmengine's build prefixes."""
+    return _BUILD_PREFIX.sub('', str(error))
+
+
 def run_cli(main: Any) -> None:
-    """Run ``main()``, reporting RecipeError and the errors our checks raise as one line, exit status 2."""
-    import sys
+    """Run ``main()``, reporting a RecipeError (ours, or one raised inside a Runner: a checkpoint, a dataset, a
+    distiller level) as one line without traceback, exit status 2. With ``--debug`` on the command line (the tools
+    that accept it, :func:`add_debug_flag`), the error propagates with its traceback."""
     try:
         main()
     except RecipeError as e:
-        print_log(f'error: {e}', logger='current', level=logging.ERROR)
+        if '--debug' in sys.argv[1:]:
+            raise
+        # a plain line on stderr: mmengine's ERROR format would put its own file, function and line in front
+        print(f'error: {error_message(e)}', file=sys.stderr, flush=True)
         sys.exit(2)
+
+
+# mmengine's Registry.build: "<type> is not in the <scope>::<registry> registry. Please check ..." (a KeyError).
+_NOT_REGISTERED = re.compile(r'([A-Za-z_][\w.]*) is not in the ([\w.]+)::(\w+) registry')
+
+
+def config_keys_with_value(node: Any, value: Any, key: str = '', field: str = 'type') -> List[str]:
+    """Dotted keys (``model.distiller.levels.loss.type``, ``train_dataloader.dataset.pipeline.2.type``) of every
+    ``field`` entry equal to ``value`` in a config tree."""
+    found = []
+    if isinstance(node, dict):
+        for k, v in node.items():
+            child = f'{key}.{k}' if key else str(k)
+            if k == field and v == value:
+                found.append(child)
+            found += config_keys_with_value(v, value, child, field)
+    elif isinstance(node, (list, tuple)):
+        for i, v in enumerate(node):
+            found += config_keys_with_value(v, value, f'{key}.{i}', field)
+    return found
+
+
+def _registered_names(registry_name: str) -> List[str]:
+    """Every name registered in the registries called ``registry_name`` ('model', 'transform', ...), all scopes."""
+    from mmengine import registry as mmengine_registry
+    roots = [r for r in vars(mmengine_registry).values()
+             if isinstance(r, mmengine_registry.Registry) and r.name == registry_name]
+    names, stack = set(), list(roots)
+    while stack:
+        registry = stack.pop()
+        names.update(registry.module_dict)
+        stack.extend(registry.children.values())
+    return sorted(names)
+
+
+def unregistered_type(cfg: Config, error: BaseException) -> Optional[str]:
+    """One line for mmengine's "X is not in the S::R registry" error: the config key(s) naming X, and a close match.
+
+    Returns None for any other error.
+    """
+    match = _NOT_REGISTERED.search(str(error))
+    if not isinstance(error, KeyError) or match is None:
+        return None
+    name, scope, registry = match.groups()
+    keys = config_keys_with_value(cfg.to_dict(), name)
+    close = difflib.get_close_matches(name, _registered_names(registry), n=1)
+    where = f'{", ".join(keys)}: ' if keys else ''
+    hint = f'; did you mean {close[0]!r}?' if close else ''
+    return f'{where}type {name!r} is not registered (searched the {scope}::{registry} registry){hint}'
+
+
+@contextlib.contextmanager
+def recipe_errors(cfg: Config) -> Iterator[None]:
+    """Turn an unregistered type, which mmengine reports deep inside a build, into a RecipeError naming its key."""
+    try:
+        yield
+    except KeyError as e:
+        message = unregistered_type(cfg, e)
+        if message is None:
+            raise
+        raise RecipeError(message) from e
+
+
+def build_dataloaders(runner: Any, cfg: Config, loaders: List[str]) -> None:
+    """Build the loops of ``loaders`` (``'train_dataloader'``, ``'val_dataloader'``, ``'test_dataloader'``) now,
+    so that an empty dataset is one line naming the dataloader key, its data root and annotation file.
+
+    The Runner builds them anyway when it starts (``runner.train()``, ``runner.test()``), through the same
+    properties; building them here only moves that before the first iteration's output. An empty dataset fails
+    inside mmengine's BaseDataset (``need at least one array to concatenate``) or, unserialised, gives an empty
+    loader; in both cases the dataset is rebuilt here to say what is empty.
+    """
+    for loader in loaders:
+        if cfg.get(loader) is None:
+            continue
+        try:
+            loop = getattr(runner, loader.replace('_dataloader', '_loop'))
+        except Exception as e:
+            message = empty_dataset(cfg, loader)
+            if message is None:
+                raise
+            raise RecipeError(message) from e
+        dataloader = getattr(loop, 'dataloader', None)
+        if dataloader is not None and len(dataloader.dataset) == 0:
+            raise RecipeError(empty_dataset(cfg, loader) or f'{loader}.dataset has no samples')
+
+
+def empty_dataset(cfg: Config, loader: str) -> Optional[str]:
+    """One line naming the first dataset of ``loader`` with no samples, its ann_file and data root, and whether
+    ``filter_cfg`` removed them all; None when every dataset has samples (or cannot be built here)."""
+    import copy
+
+    from mmengine.registry import DATASETS
+    for key, node in _datasets(cfg[loader].get('dataset'), f'{loader}.dataset'):
+        if 'type' not in node:
+            continue
+        # unserialised: mmengine's serialisation of an empty list is what fails
+        built = _build_quietly(DATASETS, dict(copy.deepcopy(node), serialize_data=False, lazy_init=False))
+        if built is None or len(built) > 0:
+            continue
+        ann_file = getattr(built, 'ann_file', None) or node.get('ann_file')
+        where = f'ann_file {ann_file} (data_root {node.get("data_root")})'
+        if node.get('filter_cfg'):
+            unfiltered = _build_quietly(DATASETS, dict(copy.deepcopy(node), serialize_data=False, lazy_init=False,
+                                                       filter_cfg=None))
+            if unfiltered is not None and len(unfiltered) > 0:
+                return (f'{key}: no samples: {key}.filter_cfg={dict(node["filter_cfg"])} removes all '
+                        f'{len(unfiltered)} of {where}')
+        return f'{key}: no samples in {where}'
+    return None
+
+
+def _build_quietly(registry: Any, node: dict) -> Optional[Any]:
+    try:
+        return registry.build(node)
+    except Exception:  # diagnosis only: the caller re-raises the original error
+        return None

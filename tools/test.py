@@ -1,27 +1,27 @@
 """Evaluate a recipe's distilled student (or, with --teacher, its teacher) with the task's metric.
 
     python tools/test.py RECIPE CHECKPOINT [--teacher] [--work-dir DIR] [--out-metrics FILE]
-        [--cfg-options ...] [--launcher pytorch]
+        [--cfg-options ...] [--launcher pytorch] [--debug]
 
 CHECKPOINT is a training checkpoint of the recipe (distiller, teacher and student inside) or an exported student
 (tools/export_student.py); it must fit the model exactly: a checkpoint of another architecture is an error that
 names the file and the keys. The metrics (COCO bbox/segm mAP, keypoint AP, mIoU: whatever the recipe's
 test_evaluator computes) are written as JSON to --out-metrics (default: <work dir>/test_metrics.json), which
-tools/compare.py reads.
+tools/compare.py reads. Bad input is one line naming the file or config key (exit status 2); `--debug` shows the
+traceback instead.
 """
 import argparse
 import json
 import os.path as osp
 
 import dfd_razor  # noqa: F401
-from dfd_razor.checkpoint import state_mismatch
-from dfd_razor.launch import (RecipeError, check_checkpoint, check_data, common_parser, load_config, run_cli,
-                              set_local_rank)
+from dfd_razor.checkpoint import read_checkpoint, state_mismatch
+from dfd_razor.launch import (RecipeError, add_debug_flag, build_dataloaders, check_checkpoint, check_data,
+                              common_parser, load_config, recipe_errors, run_cli, set_local_rank)
 from mmengine.config import ConfigDict
 from mmengine.dist import is_main_process
 from mmengine.hub import get_config
 from mmengine.runner import Runner
-from mmengine.runner.checkpoint import _load_checkpoint
 
 
 def parse_args() -> argparse.Namespace:
@@ -30,6 +30,7 @@ def parse_args() -> argparse.Namespace:
                         help='checkpoint to evaluate (with --teacher: defaults to model.teacher_ckpt)')
     parser.add_argument('--teacher', action='store_true', help="evaluate the recipe's teacher instead of the student")
     parser.add_argument('--out-metrics', help='JSON file for the metrics (default: <work dir>/test_metrics.json)')
+    add_debug_flag(parser)
     args = parser.parse_args()
     set_local_rank(args)
     return args
@@ -46,8 +47,10 @@ def teacher_model(cfg) -> ConfigDict:
 
 def strict_load(runner: Runner, path: str) -> None:
     """Load ``path`` into the runner's model, refusing any missing, unexpected or mis-shaped tensor."""
-    ckpt = _load_checkpoint(path, map_location='cpu')
-    state = ckpt.get('state_dict', ckpt)
+    ckpt = read_checkpoint(path, 'checkpoint')  # an unreadable file is one line naming it
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict):
+        raise RecipeError(f'checkpoint {path} holds a {type(ckpt).__name__}, not a checkpoint dict or a state_dict')
     model = runner.model.module if hasattr(runner.model, 'module') else runner.model
     mismatch = state_mismatch(model.state_dict(), state)
     if mismatch:
@@ -69,10 +72,12 @@ def main() -> None:
     cfg.load_from = None
     if 'teacher' in cfg.model:
         cfg.model.teacher_ckpt, cfg.model.allow_random_teacher = None, True  # its weights come from the checkpoint
-    runner = Runner.from_cfg(cfg)
-    strict_load(runner, checkpoint)
-    runner._has_loaded = True  # the checkpoint is in; do not let load_or_resume() touch the weights
-    metrics = runner.test()
+    with recipe_errors(cfg):
+        runner = Runner.from_cfg(cfg)
+        build_dataloaders(runner, cfg, ['test_dataloader'])
+        strict_load(runner, checkpoint)
+        runner._has_loaded = True  # the checkpoint is in; do not let load_or_resume() touch the weights
+        metrics = runner.test()
     if is_main_process():
         out = args.out_metrics or osp.join(cfg.work_dir, 'test_metrics.json')
         with open(out, 'w') as f:

@@ -1,10 +1,12 @@
 """Train a recipe (distillation or plain student) of any task: detection, YOLO, pose, segmentation.
 
     python tools/train.py recipes/retinanet/dfd_fpn_retina-x101_retina-r50_2x_coco.py [--amp] [--resume]
-        [--work-dir DIR] [--cfg-options model.teacher_ckpt=teacher.pth ...] [--launcher pytorch]
+        [--work-dir DIR] [--cfg-options model.teacher_ckpt=teacher.pth ...] [--launcher pytorch] [--debug]
 
 The default scope (mmdet, mmyolo, mmpose, mmseg) comes from the config. Progress and ETA are logged by mmengine's
-LoggerHook every `default_hooks.logger.interval` iterations.
+LoggerHook every `default_hooks.logger.interval` iterations. Bad input (a missing or unreadable file, an empty
+dataset, an unregistered type, a level beyond its module's outputs) is one line naming the file or config key, exit
+status 2; `--debug` shows the traceback instead.
 
 AMP (`--amp`, or an `AmpOptimWrapper` in the config) on a machine without an accelerator runs as bfloat16 autocast on
 CPU (`CPUAmpOptimWrapper` below): mmengine's `AmpOptimWrapper` refuses to start without a GPU/NPU/MLU/MUSA.
@@ -16,7 +18,9 @@ from typing import Union
 import torch
 
 import dfd_razor  # noqa: F401  (compatibility fixes and DFD modules, before anything is built)
-from dfd_razor.launch import check_data, common_parser, load_config, run_cli, set_local_rank
+from dfd_razor.checkpoint import check_checkpoint_readable
+from dfd_razor.launch import (add_debug_flag, build_dataloaders, check_data, common_parser, load_config,
+                              recipe_errors, run_cli, set_local_rank)
 from mmengine.device import get_device
 from mmengine.logging import print_log
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
@@ -60,6 +64,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision (AmpOptimWrapper)')
     parser.add_argument('--resume', nargs='?', const='auto', default=None,
                         help='resume from the latest checkpoint in the work dir, or from the given checkpoint')
+    add_debug_flag(parser)
     args = parser.parse_args()
     set_local_rank(args)
     return args
@@ -87,10 +92,13 @@ def main() -> None:
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
+        check_checkpoint_readable(args.resume, '--resume')  # before the Runner, whose load error is a traceback
         cfg.resume, cfg.load_from = True, args.resume
     check_data(cfg, ['train_dataloader', 'val_dataloader'])
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    with recipe_errors(cfg):
+        runner = Runner.from_cfg(cfg)
+        build_dataloaders(runner, cfg, ['train_dataloader', 'val_dataloader'])
+        runner.train()
 
 
 if __name__ == '__main__':

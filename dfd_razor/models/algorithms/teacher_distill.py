@@ -4,12 +4,12 @@ from typing import List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.logging import print_log
-from mmengine.runner.checkpoint import CheckpointLoader
 from mmrazor.models.algorithms import FpnTeacherDistill, SingleTeacherDistill
 from mmrazor.registry import MODELS
 from torch import nn
 
-from ...checkpoint import state_mismatch
+from ...checkpoint import read_checkpoint, state_mismatch
+from ...errors import RecipeValueError
 
 
 class TeacherCheckMixin:
@@ -43,9 +43,9 @@ class TeacherCheckMixin:
         self.teacher_source = 'random (no teacher_ckpt, allow_random_teacher=True)'
         if not teacher_ckpt:
             if not allow_random_teacher:
-                raise ValueError('model.teacher_ckpt is not set: a distillation run needs a trained teacher. Set '
-                                 'model.teacher_ckpt to a checkpoint path or URL (model.allow_random_teacher=True '
-                                 'only for smoke tests)')
+                raise RecipeValueError('model.teacher_ckpt is not set: a distillation run needs a trained teacher. '
+                                       'Set model.teacher_ckpt to a checkpoint path or URL '
+                                       '(model.allow_random_teacher=True only for smoke tests)')
             return
         loaded, expected = load_teacher_strictly(self.teacher, teacher_ckpt)
         self.teacher_source = f'{loaded}/{expected} tensors from {teacher_ckpt}'
@@ -90,15 +90,28 @@ def _mean(value) -> 'torch.Tensor':
 def load_teacher_strictly(teacher: nn.Module, path: str) -> Tuple[int, int]:
     """Load ``path`` into ``teacher``; raise naming the path and the keys if any teacher tensor is not covered.
 
+    A checkpoint saved as a bare state_dict (no ``'state_dict'`` key) or from a DataParallel/DDP wrapper (keys
+    prefixed ``module.``) is accepted; the log says which, and how many keys lost the prefix. A missing or unreadable
+    file raises :func:`dfd_razor.checkpoint.read_checkpoint`'s errors (``FileNotFoundError``, ``ValueError``).
+
     Returns:
         tuple[int, int]: tensors loaded, tensors of the teacher's state_dict.
     """
-    try:
-        ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
-    except FileNotFoundError as e:
-        raise FileNotFoundError(f'model.teacher_ckpt: {path} can not be found') from e
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
-    state = {re.sub(r'^module\.', '', k): v for k, v in state.items()}
+    ckpt = read_checkpoint(path, 'model.teacher_ckpt')  # a missing or unreadable file: one line naming the key
+    if not isinstance(ckpt, dict):
+        raise RecipeValueError(f'model.teacher_ckpt: {path} holds a {type(ckpt).__name__}, not a checkpoint dict or '
+                               'a state_dict')
+    if 'state_dict' in ckpt:
+        state = ckpt['state_dict']
+    else:  # a bare state_dict (torch.save(model.state_dict())), as some exports and other trainers write
+        state = ckpt
+        print_log(f'teacher checkpoint {path}: no \'state_dict\' key, read as a bare state_dict ({len(state)} '
+                  'entries)', logger='current')
+    prefixed = [k for k in state if k.startswith('module.')]
+    if prefixed:  # saved from a DataParallel / DistributedDataParallel wrapper
+        state = {re.sub(r'^module\.', '', k): v for k, v in state.items()}
+        print_log(f'teacher checkpoint {path}: stripped the \'module.\' prefix (DataParallel/DDP) from '
+                  f'{len(prefixed)} of {len(state)} keys', logger='current')
     own = teacher.state_dict()
     mismatch = state_mismatch(own, state)
     missing, mismatched = mismatch.missing, mismatch.shapes
@@ -107,7 +120,7 @@ def load_teacher_strictly(teacher: nn.Module, path: str) -> Tuple[int, int]:
                  f'{len(missing)} missing keys, {len(mismatched)} shape mismatches']
         lines += [f'  missing: {k}' for k in missing[:10]] + (['  ...'] if len(missing) > 10 else [])
         lines += [f'  shape: {m}' for m in mismatched[:10]] + (['  ...'] if len(mismatched) > 10 else [])
-        raise ValueError('\n'.join(lines))
+        raise RecipeValueError('\n'.join(lines))
     unexpected = mismatch.unexpected
     if unexpected:
         print_log(f'teacher checkpoint {path}: {len(unexpected)} keys the teacher does not use, e.g. '
@@ -122,8 +135,8 @@ def inherit(student: nn.Module, teacher: nn.Module, name: str) -> List[str]:
     s_state, t_state = student.state_dict(), teacher.state_dict()
     copied = [k for k, v in s_state.items() if k in t_state and t_state[k].shape == v.shape]
     if not copied:
-        raise ValueError(f'model.inherit_from_teacher: student.{name} and teacher.{name} share no tensor of equal '
-                         'name and shape')
+        raise RecipeValueError(f'model.inherit_from_teacher: student.{name} and teacher.{name} share no tensor of '
+                               'equal name and shape')
     student.load_state_dict({k: t_state[k] for k in copied}, strict=False)
     skipped = len(s_state) - len(copied)
     print_log(f'inheriting strategy: student.{name} takes {len(copied)} tensors from the teacher'

@@ -8,6 +8,8 @@ from mmengine.logging import MessageHub
 from mmrazor.models.distillers import ConfigurableDistiller
 from mmrazor.registry import MODELS
 
+from ...errors import RecipeIndexError
+
 # Connector arguments filled with the level's student / teacher channels when a template leaves them out.
 STUDENT_CHANNEL_ARGS = ('in_channels', 'in_channel', 'student_channels')
 TEACHER_CHANNEL_ARGS = ('out_channels', 'out_channel', 'teacher_channels')
@@ -34,7 +36,9 @@ class MultiLevelDistiller(ConfigurableDistiller):
     dict, where it has one (``DFDLoss``: the HD fraction), is logged too, under the loss name with "loss" turned
     into "stat" (``distill.stat_dfd_fpn0_hd_fraction``): mmengine sums only the entries whose name contains
     "loss", so these are logged, never optimised. Errors raised inside a loss are re-raised with the loss
-    (level) name in front.
+    (level) name in front. A level whose index is beyond the outputs of the tapped module (``indices=[0, ..., 7]``
+    on a 5-output FPN) raises ``RecipeIndexError`` naming ``levels.indices``, the level, the module and its number
+    of outputs.
 
     With ``check_finite`` (the default), every recorded student and teacher feature a loss reads is checked
     before the loss runs, and the first NaN/Inf raises a ``FloatingPointError`` naming the loss (level), the side,
@@ -54,12 +58,18 @@ class MultiLevelDistiller(ConfigurableDistiller):
     """
 
     def __init__(self, levels: Optional[Dict[str, Any]] = None, check_finite: bool = True, **kwargs) -> None:
+        level_tags: Dict[str, str] = {}
         if levels is not None:
             kwargs = self._expand_levels(levels, kwargs)
+            loss_name = levels.get('loss_name', 'loss')
+            for i, _ in enumerate(levels.get('indices') or [None]):
+                level_tags[f'{loss_name}_{levels["name"]}{i}'] = f'{levels["name"]}{i}'
         self._check_records(kwargs.get('loss_forward_mappings') or {}, kwargs.get('student_recorders') or {},
                             kwargs.get('teacher_recorders') or {}, kwargs.get('connectors') or {})
         super().__init__(**kwargs)
         self.check_finite = check_finite
+        #: loss name -> level tag ('loss_dfd_fpn0' -> 'fpn0') of the losses ``levels`` writes, for error messages
+        self._level_tags = level_tags
 
     @staticmethod
     def _expand_levels(levels: Dict[str, Any], kwargs: Dict[str, Any]) -> Dict[str, Any]:
@@ -147,6 +157,7 @@ class MultiLevelDistiller(ConfigurableDistiller):
         """Compute every configured loss; dict-valued losses become one entry per term."""
         losses: Dict[str, Any] = {}
         for loss_name, forward_mappings in self.loss_forward_mappings.items():
+            self._check_data_indices(loss_name, forward_mappings)
             if self.check_finite:
                 self._check_finite_records(loss_name, forward_mappings)
             try:
@@ -162,6 +173,36 @@ class MultiLevelDistiller(ConfigurableDistiller):
             for stat, value in (getattr(self.distill_losses[loss_name], 'stats', None) or {}).items():
                 losses[f'{loss_name.replace("loss", "stat")}_{stat}'] = value
         return losses
+
+    def _check_data_indices(self, loss_name: str, forward_mappings: Dict[str, Dict[str, Any]]) -> None:
+        """Raise ``RecipeIndexError`` when a loss input reads an output index the tapped module does not produce.
+
+        Upstream asserts ``data_idx < len(record)`` (a bare AssertionError naming neither the level nor the
+        module); here the message names the config key, the level, the module and how many outputs it gives, e.g.
+        ``levels.indices=[0, ..., 7]`` on a 5-output FPN.
+        """
+        for arg, record in forward_mappings.items():
+            data_idx = record.get('data_idx')
+            if data_idx is None:
+                continue
+            recorders = self.student_recorders if record['from_student'] else self.teacher_recorders
+            recorder = recorders.get_recorder(record['recorder'])
+            buffer, record_idx = recorder.data_buffer, record.get('record_idx', 0)
+            if record_idx >= len(buffer):
+                continue  # nothing recorded: upstream's own error says so
+            data = buffer[record_idx]
+            count = len(data) if isinstance(data, (list, tuple)) else None
+            if count is not None and -count <= data_idx < count:
+                continue
+            side = 'student' if record['from_student'] else 'teacher'
+            gives = (f'{count} outputs (indices 0-{count - 1})' if count else
+                     'no outputs' if count == 0 else 'one tensor, not a tuple of outputs (set indices=None)')
+            if loss_name in self._level_tags:
+                where = f'model.distiller.levels.indices: level {self._level_tags[loss_name]} ({loss_name})'
+            else:
+                where = f'model.distiller.loss_forward_mappings.{loss_name}.{arg}.data_idx'
+            raise RecipeIndexError(f'{where} reads output {data_idx} of the {side}\'s {recorder.source!r} '
+                                   f'(recorder {record["recorder"]!r}), which gives {gives}')
 
     def _check_finite_records(self, loss_name: str, forward_mappings: Dict[str, Dict[str, Any]]) -> None:
         """Raise ``FloatingPointError`` on the first recorded tensor (before any connector) that has NaN/Inf."""

@@ -155,3 +155,47 @@ def test_log_carries_the_distill_sum_its_ratio_and_the_teacher_source(tmp_path):
     assert float(losses['distill.sum']) == pytest.approx(distill, rel=1e-5)
     assert float(losses['distill.ratio']) == pytest.approx(distill / task, rel=1e-5)
     assert not losses['distill.sum'].requires_grad and 'loss' not in 'distill.sum distill.ratio'
+
+
+def small_teacher() -> torch.nn.Module:
+    return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 1), torch.nn.BatchNorm2d(4))
+
+
+@pytest.mark.parametrize('bare', [False, True])
+@pytest.mark.parametrize('prefixed', [False, True])
+def test_bare_and_module_prefixed_teacher_checkpoints_load_and_say_so(tmp_path, monkeypatch, bare, prefixed):
+    """A state_dict saved without the 'state_dict' key, or from a DataParallel/DDP wrapper (keys 'module.*'), is the
+    teacher all the same; the log says which of the two it read and how many keys lost the prefix."""
+    from dfd_razor.models.algorithms import teacher_distill
+    logged = []
+    monkeypatch.setattr(teacher_distill, 'print_log', lambda msg, **kwargs: logged.append(msg))
+    source = small_teacher()
+    state = {('module.' if prefixed else '') + k: v for k, v in source.state_dict().items()}
+    path = str(tmp_path / 'teacher.pth')
+    torch.save(state if bare else {'state_dict': state, 'meta': {}}, path)
+    teacher = small_teacher()
+    assert teacher_distill.load_teacher_strictly(teacher, path) == (len(state), len(state))
+    assert all(torch.equal(v, source.state_dict()[k]) for k, v in teacher.state_dict().items())
+    n = len(state)
+    assert (f"teacher checkpoint {path}: no 'state_dict' key, read as a bare state_dict ({n} entries)"
+            in logged) == bare
+    assert (f"teacher checkpoint {path}: stripped the 'module.' prefix (DataParallel/DDP) from {n} of {n} keys"
+            in logged) == prefixed
+
+
+@pytest.mark.parametrize('content', [b'', b'not a checkpoint\n', 'truncated'])
+def test_unreadable_teacher_checkpoint_is_one_error_naming_key_and_file(tmp_path, content):
+    from dfd_razor.errors import RecipeError
+    from dfd_razor.models.algorithms.teacher_distill import load_teacher_strictly
+    path = str(tmp_path / 'teacher.pth')
+    if content == 'truncated':
+        torch.save({'state_dict': small_teacher().state_dict()}, path)
+        data = open(path, 'rb').read()
+        content = data[:len(data) // 2]
+    with open(path, 'wb') as f:
+        f.write(content)
+    with pytest.raises(ValueError) as info:
+        load_teacher_strictly(small_teacher(), path)
+    assert isinstance(info.value, RecipeError)
+    message = str(info.value)
+    assert message.startswith(f'model.teacher_ckpt: {path} is not a readable checkpoint') and '\n' not in message

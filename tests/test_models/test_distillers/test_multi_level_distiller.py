@@ -139,6 +139,33 @@ def test_error_names_loss_for_missing_recorder():
         MODELS.build(cfg)
 
 
+def test_error_names_level_and_outputs_for_an_index_beyond_the_module():
+    """indices=[0..7] on a 5-output FPN: upstream asserts with neither level nor module; the error names both."""
+    from dfd_razor.errors import RecipeError
+    cfg = dfd_distiller(32, 32)
+    cfg['levels']['indices'] = list(range(8))
+    algo = MODELS.build(dict(type='FpnTeacherDistill', architecture=retina(32, 32), teacher=retina(64, 32),
+                             distiller=cfg))
+    data = algo.data_preprocessor(batch(), True)
+    with pytest.raises(IndexError, match=r"^model\.distiller\.levels\.indices: level fpn5 \(loss_dfd_fpn5\) reads "
+                                         r"output 5 of the student's 'neck' \(recorder 'fpn'\), which gives 5 outputs "
+                                         r"\(indices 0-4\)$") as info:
+        algo(**data, mode='loss')
+    assert isinstance(info.value, RecipeError)  # the tools print it as one line
+    # a hand-written mapping: its own key is named
+    cfg = dfd_distiller(32, 32)
+    del cfg['levels']
+    cfg.update(distill_losses=dict(loss_p6=dict(type='DFDLoss', hd_constraint='mse')),
+               loss_forward_mappings=dict(loss_p6=dict(
+                   s_feature=dict(from_student=True, recorder='fpn', data_idx=0),
+                   t_feature=dict(from_student=False, recorder='fpn', data_idx=5))))
+    algo = MODELS.build(dict(type='FpnTeacherDistill', architecture=retina(32, 32), teacher=retina(64, 32),
+                             distiller=cfg))
+    with pytest.raises(IndexError, match=r"^model\.distiller\.loss_forward_mappings\.loss_p6\.t_feature\.data_idx "
+                                         r"reads output 5 of the teacher's 'neck'"):
+        algo(**algo.data_preprocessor(batch(), True), mode='loss')
+
+
 def test_error_for_unknown_level_connector_and_keys():
     cfg = dfd_distiller(32, 32)
     cfg['levels']['inputs']['s_transformed']['connector'] = 'missing'
