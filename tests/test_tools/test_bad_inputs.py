@@ -161,3 +161,18 @@ def test_unregistered_type_is_traced_to_its_keys():
         "the mmdet::model registry); did you mean 'RetinaHead'?")
     assert unregistered_type(cfg, KeyError('some other key')) is None
     assert unregistered_type(cfg, ValueError('RetinaHeadd is not in the mmdet::model registry')) is None
+
+
+def test_unregistered_connector_type_is_traced_to_its_key():
+    """MultiLevelDistiller checks connector types itself, before mmengine would: the same one line."""
+    from mmengine.config import Config
+    from mmrazor.registry import MODELS
+
+    from dfd_razor.launch import unregistered_type
+    cfg = Config.fromfile(DEMO)
+    cfg.model.distiller.levels.connectors.trans.type = 'DFDConector'
+    with pytest.raises(KeyError) as info:
+        MODELS.build(cfg.model.distiller)
+    assert unregistered_type(cfg, info.value) == (
+        "model.distiller.levels.connectors.trans.type: type 'DFDConector' is not registered (searched the "
+        "mmrazor::model registry); did you mean 'DFDConnector'?")

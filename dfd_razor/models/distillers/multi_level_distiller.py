@@ -232,5 +232,6 @@ def _init_args(type_name: Any) -> Sequence[str]:
     """Names of the ``__init__`` arguments of a registered connector type."""
     cls = MODELS.get(type_name) if isinstance(type_name, str) else type_name
     if cls is None:
-        raise KeyError(f'connector type {type_name!r} is not registered in mmrazor.registry.MODELS')
+        # mmengine's own wording, which the tools trace back to the config key (dfd_razor.launch.unregistered_type)
+        raise KeyError(f'{type_name} is not in the mmrazor::model registry (a connector type)')
     return list(inspect.signature(cls.__init__).parameters)
