@@ -326,28 +326,37 @@ def make_executor(task: str, env: Dict[str, str], work: str, recipe_of: Callable
         log = osp.join(run_dir, 'run.log')
         rec = recipe_of(run)
         start = time.time()
-        with open(log, 'w') as f:
-            f.write(f'# tools/train.py {rec} --work-dir {run_dir} --cfg-options {" ".join(options)}\n')
-            f.flush()
-            proc = subprocess.Popen([sys.executable, 'tools/train.py', rec, '--work-dir', run_dir, '--cfg-options']
-                                    + options, cwd=REPO, env=env, stdout=f, stderr=subprocess.STDOUT)
-            _, status, usage = os.wait4(proc.pid, 0)
-        code = os.waitstatus_to_exitcode(status)
-        record = dict(recipe=rec, log=osp.relpath(log, REPO), peak_rss_mib=usage.ru_maxrss / 1024)
-        if code != 0:
-            return dict(record, status='failed', error=f'tools/train.py exited {code}')
+        trained = osp.join(run_dir, 'trained_with.json')  # a finished training whose evaluation did not finish
+        if osp.isfile(trained) and json.load(open(trained)) == dict(recipe=rec, options=options):
+            record = json.load(open(trained + '.record'))
+        else:
+            with open(log, 'w') as f:
+                f.write(f'# tools/train.py {rec} --work-dir {run_dir} --cfg-options {" ".join(options)}\n')
+                f.flush()
+                proc = subprocess.Popen([sys.executable, 'tools/train.py', rec, '--work-dir', run_dir,
+                                         '--cfg-options'] + options, cwd=REPO, env=env, stdout=f,
+                                        stderr=subprocess.STDOUT)
+                _, status, usage = os.wait4(proc.pid, 0)
+            code = os.waitstatus_to_exitcode(status)
+            record = dict(recipe=rec, log=osp.relpath(log, REPO), peak_rss_mib=usage.ru_maxrss / 1024,
+                          train_seconds=time.time() - start)
+            if code != 0:
+                return dict(record, status='failed', error=f'tools/train.py exited {code}')
+            json.dump(record, open(trained + '.record', 'w'))
+            json.dump(dict(recipe=rec, options=options), open(trained, 'w'))
         ckpt = open(osp.join(run_dir, 'last_checkpoint')).read().strip()
         metrics_path = osp.join(run_dir, 'test_metrics.json')
         with open(log, 'a') as f:
+            # the run's options build the same model (a variant may drop a connector) and name the same teacher
             code = subprocess.call([sys.executable, 'tools/test.py', rec, ckpt, '--work-dir', run_dir,
-                                    '--out-metrics', metrics_path], cwd=REPO, env=env, stdout=f,
-                                   stderr=subprocess.STDOUT)
+                                    '--out-metrics', metrics_path, '--cfg-options'] + options, cwd=REPO, env=env,
+                                   stdout=f, stderr=subprocess.STDOUT)
         if code != 0:
             return dict(record, status='failed', error=f'tools/test.py exited {code}')
         metrics = json.load(open(metrics_path))['metrics']
         return dict(record, status='ok', metric=read_metric(metrics_path, spec['metric'], spec['scale']),
                     extra={k: metrics.get(k, 0.0) * s for k, s in spec.get('extra', {}).items()},
-                    seconds=time.time() - start, diagnostics=diagnostics(run_dir))
+                    seconds=record['train_seconds'] + time.time() - start, diagnostics=diagnostics(run_dir))
 
     return execute
 
