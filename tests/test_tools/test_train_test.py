@@ -1,6 +1,7 @@
 """tools/train.py, tools/test.py, tools/dist_train.sh and mim on the CPU demo recipe with the real tiny_coco data."""
 import glob
 import json
+import os
 import os.path as osp
 
 import torch
@@ -23,24 +24,39 @@ def state(path):
     return torch.load(path, map_location='cpu', weights_only=True)
 
 
+def free_port():
+    """A TCP port nothing listens on now (the OS picks it), so that parallel test runs never collide."""
+    import socket
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def dist(script, *args):
+    """tools/dist_train.sh or tools/dist_test.sh itself, as a user runs it, with a free PORT and this Python."""
+    import subprocess
+    import sys
+    env = dict(os.environ, DFD_DATA_ROOT=DATA, OMP_NUM_THREADS='1', PORT=str(free_port()), PYTHON=sys.executable)
+    proc = subprocess.run(['bash', f'tools/{script}', *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, f'{script} {args} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}'
+    return proc
+
+
 def test_distributed_two_process_train_resume_and_test(tmp_path, teacher_ckpt):
     work = str(tmp_path / 'dist')
     opts = SHORT + [f'model.teacher_ckpt={teacher_ckpt}']
-    run(['-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29511', 'tools/train.py', DEMO,
-         '--launcher', 'pytorch', '--work-dir', work, '--cfg-options'] + opts)
+    dist('dist_train.sh', DEMO, '2', '--work-dir', work, '--cfg-options', *opts)
     assert osp.isfile(osp.join(work, 'iter_4.pth'))
     ckpt = state(osp.join(work, 'iter_4.pth'))
     assert ckpt['meta']['iter'] == 4
     # resumed from iteration 4, training continues to 6 in 2 processes again
-    run(['-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29512', 'tools/train.py', DEMO,
-         '--launcher', 'pytorch', '--work-dir', work, '--resume', '--cfg-options'] + opts +
-        ['train_cfg.max_iters=6'])
+    dist('dist_train.sh', DEMO, '2', '--work-dir', work, '--resume', '--cfg-options', *opts, 'train_cfg.max_iters=6')
     assert state(osp.join(work, 'iter_6.pth'))['meta']['iter'] == 6
     assert set(losses_by_iter(work)) >= {1, 2, 3, 4, 5, 6}
     # evaluation of the distilled student, 2 processes
     out = str(tmp_path / 'metrics.json')
-    run(['-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29513', 'tools/test.py', DEMO,
-         osp.join(work, 'iter_6.pth'), '--launcher', 'pytorch', '--work-dir', work, '--out-metrics', out])
+    dist('dist_test.sh', DEMO, osp.join(work, 'iter_6.pth'), '2', '--work-dir', work, '--out-metrics', out)
     metrics = json.load(open(out))
     assert metrics['checkpoint'].endswith('iter_6.pth')
 
