@@ -18,7 +18,8 @@ diagnostics are kept: the record (options, teacher sha256, metrics, diagnostics)
 committed with the tables; the log and checkpoint under work_dirs/benchmark/<task>/<run>/. A finished run with
 identical options and teacher is reused, so re-running resumes an interrupted benchmark (across sessions and
 machines: the teachers are seeded, and a retrained teacher with other weights reruns every distilled run), and a
-changed option (schedule, weight) reruns only what it changes. A failed run is recorded and reported, and retried by the next invocation.
+changed option (schedule, weight) reruns only what it changes. A failed run is recorded and reported, and retried
+by the next invocation.
 The tables (benchmarks/<task>.md, <task>_diagnostics.md, <task>.png) are rewritten after every finished run.
 """
 import argparse
@@ -441,7 +442,8 @@ def write_diagnostics(bench: Benchmark, path: str) -> None:
         if r['status'] != 'ok' or 'first' not in d:
             continue
         iters = [d[w]['iter'] for w in ('first', 'middle', 'last')]
-        ratios = ' / '.join('-' if d[w]['ratio'] is None else f'{d[w]["ratio"]:.3g}' for w in ('first', 'middle', 'last'))
+        ratios = ' / '.join('-' if d[w]['ratio'] is None else f'{d[w]["ratio"]:.3g}'
+                            for w in ('first', 'middle', 'last'))
         lines += [f'## {run_name(run)}', '', f'iterations {iters}; distill/task loss: {ratios}', '']
         terms = sorted(d['first']['distill'])
         if terms:

@@ -52,7 +52,8 @@ def read_metric(path: str, metric: str, scale: float) -> float:
 
     MMDetection's CocoMetric returns no metric at all when a model detects nothing above its score threshold (it
     logs "The testing results of the whole dataset is empty"), while other metrics beside it (BCCD's VOC mAP)
-    still report; that is an AP of 0 by definition, reported as 0.0 with a line saying so. Any other missing metric is an error naming the file and the key.
+    still report; that is an AP of 0 by definition, reported as 0.0 with a line saying so. Any other missing
+    metric is an error naming the file and the key.
     """
     metrics = json.load(open(path))['metrics']
     if metric in metrics:

@@ -137,7 +137,8 @@ def diagnose(model: nn.Module, data: Dict[str, Any], teacher: str = 'loaded') ->
 
     A term that is zero on 1x1 maps (CWD's spatial softmax, DFD's LD region: trivial on one position), an LD
     term that is zero because every position is HD, or a term without student gradient on maps of at most 4
-    positions (MGD's random mask can cover them all), or a connector without gradient there, is a warning, not a problem: nothing is wired wrong.
+    positions (MGD's random mask can cover them all), or a connector without gradient there, is a warning, not a
+    problem: nothing is wired wrong.
 
     Args:
         model (nn.Module): The algorithm, built and initialised (``init_weights``), in train mode.
@@ -174,7 +175,8 @@ def diagnose(model: nn.Module, data: Dict[str, Any], teacher: str = 'loaded') ->
                              else None)
             if rec.get('connector'):
                 desc += f' -> {rec["connector"]}'
-                connectors[rec['connector']] = sum(p.numel() for p in distiller.connectors[rec['connector']].parameters())
+                connector = distiller.connectors[rec['connector']]
+                connectors[rec['connector']] = sum(p.numel() for p in connector.parameters())
             inputs[arg] = f'{desc}: {_describe(record)}'
             if rec['from_student']:
                 if submodule is None:

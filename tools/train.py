@@ -19,7 +19,7 @@ import torch
 
 import dfd_razor  # noqa: F401  (compatibility fixes and DFD modules, before anything is built)
 from dfd_razor.checkpoint import check_checkpoint_readable
-from dfd_razor.launch import (add_debug_flag, build_dataloaders, check_data, common_parser, load_config,
+from dfd_razor.launch import (RecipeError, add_debug_flag, build_dataloaders, check_data, common_parser, load_config,
                               recipe_errors, run_cli, set_local_rank)
 from mmengine.device import get_device
 from mmengine.logging import print_log
@@ -64,6 +64,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision (AmpOptimWrapper)')
     parser.add_argument('--resume', nargs='?', const='auto', default=None,
                         help='resume from the latest checkpoint in the work dir, or from the given checkpoint')
+    parser.add_argument('--teacher-val', action='store_true',
+                        help='validation evaluates the teacher too (MMRazor SingleTeacherDistillValLoop): '
+                        'teacher.<metric> beside the student\'s metrics in the log')
     add_debug_flag(parser)
     args = parser.parse_args()
     set_local_rank(args)
@@ -94,6 +97,12 @@ def main() -> None:
     elif args.resume is not None:
         check_checkpoint_readable(args.resume, '--resume')  # before the Runner, whose load error is a traceback
         cfg.resume, cfg.load_from = True, args.resume
+    if args.teacher_val:
+        if 'teacher' not in cfg.model:
+            raise RecipeError(f'--teacher-val: {args.config} has no teacher (model.teacher)')
+        if cfg.get('val_cfg') is None:
+            raise RecipeError(f'--teacher-val: {args.config} has no validation loop (val_cfg)')
+        cfg.val_cfg = dict(type='mmrazor.SingleTeacherDistillValLoop')
     check_data(cfg, ['train_dataloader', 'val_dataloader'])
     with recipe_errors(cfg):
         runner = Runner.from_cfg(cfg)

@@ -136,3 +136,19 @@ def test_segmentation_recipe_through_the_tools_and_teacher_evaluation(tmp_path):
         metrics = json.load(open(out))['metrics']
         assert 0 <= metrics['mIoU'] <= 100 and 'aAcc' in metrics
     assert json.load(open(str(tmp_path / 'teacher.json')))['teacher'] is True
+
+
+def test_teacher_val_reports_teacher_metrics_beside_the_students(tmp_path):
+    from dfd_razor.testing import load_recipe, make_teacher_checkpoint
+    seg = osp.join(ROOT, 'recipes', 'cpu_demo', 'dfd_head_pspnet-r18_pspnet-r18q_200i_camvid.py')
+    teacher = make_teacher_checkpoint(load_recipe(seg), str(tmp_path / 'teacher.pth'))
+    work = str(tmp_path / 'work')
+    run(['tools/train.py', seg, '--teacher-val', '--work-dir', work, '--cfg-options', f'model.teacher_ckpt={teacher}',
+         'train_cfg.max_iters=1', 'train_cfg.val_interval=1', 'train_dataloader.batch_size=2'])
+    rows = [json.loads(ln) for path in glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json')) for ln in open(path)]
+    val = [r for r in rows if 'mIoU' in r]
+    assert val and 'teacher.mIoU' in val[-1] and 'teacher.aAcc' in val[-1]
+    proc = run(['tools/train.py', osp.join(ROOT, 'recipes', 'cpu_demo', 'student_pspnet-r18q_200i_camvid.py'),
+                '--teacher-val', '--work-dir', str(tmp_path / 'x')], check=False)
+    out = proc.stderr + proc.stdout
+    assert proc.returncode == 2 and '--teacher-val' in out and 'has no teacher' in out
