@@ -8,7 +8,7 @@ import torch
 from mmengine.config import Config
 from mmengine.evaluator import Evaluator
 from mmengine.logging import MMLogger
-from mmengine.registry import init_default_scope
+from mmengine.registry import DefaultScope
 
 from dfd_razor.data import resolve_data_root
 from dfd_razor.datasets import BCCDDataset
@@ -36,9 +36,10 @@ def count_boxes(root, split):
 
 
 def build(data_root, split, pipeline=()):
-    init_default_scope('mmdet')
-    return BCCDDataset(data_root=data_root, ann_file=f'ImageSets/Main/{split}.txt',
-                       data_prefix=dict(sub_data_root=''), test_mode=split == 'val', pipeline=list(pipeline))
+    # a scope of its own, restored on exit: module-scoped fixtures call this outside the per-test scope restore
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        return BCCDDataset(data_root=data_root, ann_file=f'ImageSets/Main/{split}.txt',
+                           data_prefix=dict(sub_data_root=''), test_mode=split == 'val', pipeline=list(pipeline))
 
 
 @pytest.mark.parametrize('split, images, degenerate', [('train', 205, ['BloodImage_00343']),
@@ -78,8 +79,8 @@ def val_samples(data_root):
 
 
 def evaluate(cfg, ds, samples, predict):
-    init_default_scope('mmdet')
-    evaluator = Evaluator(cfg.val_evaluator)
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        evaluator = Evaluator(cfg.val_evaluator)
     evaluator.dataset_meta = ds.metainfo
     outputs = []
     for sample in samples:
