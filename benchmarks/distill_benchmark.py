@@ -195,6 +195,18 @@ class Benchmark:
                 self.on_result()
         return record
 
+    def load_finished(self) -> None:
+        """Every recorded run that the current options would reuse, without running anything."""
+        import glob
+        import re
+        for path in glob.glob(osp.join(self.records_dir, '*.json')):
+            m = re.fullmatch(r'(\w+?)(?:_x([\d.e+-]+))?_s(\d+)', osp.basename(path)[:-5])
+            if m and m.group(1) in self.methods:
+                run = (m.group(1), float(m.group(2)) if m.group(2) else 0, int(m.group(3)))
+                record = self.cached(run)
+                if record is not None:
+                    self.records[run] = record
+
     def run_all(self, runs: Iterable[Run]) -> None:
         runs = [r for r in dict.fromkeys(runs) if r not in self.records]
         for r in runs:  # read the recipes' default weights here, once: Config.fromfile is not thread-safe
@@ -490,7 +502,8 @@ def plot(bench: Benchmark, path: str, teacher: Dict) -> None:
     ax.axhline(teacher['metric'], color='k', ls='--', lw=1, label='teacher')
     ax.set_xticks(x, names, rotation=30, ha='right')
     ax.set_ylabel(TASKS[bench.task]['label'])
-    ax.set_title(f'{bench.task}: mean ± std over seeds {bench.seeds}')
+    ax.set_title(f'{bench.task}: mean ± std over the seeds run so far (of {bench.seeds}; n per bar in '
+                 f'{bench.task}.md)', fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
@@ -514,6 +527,8 @@ def main() -> None:
     parser.add_argument('--data-root')
     parser.add_argument('--work-dir', default=osp.join('work_dirs', 'benchmark'))
     parser.add_argument('--out-dir', default=osp.join(REPO, 'benchmarks'), help='where the tables go')
+    parser.add_argument('--report-only', action='store_true',
+                        help='rewrite the tables from the finished runs\' records, run nothing')
     args = parser.parse_args()
     spec, bench_spec = TASKS[args.task], BENCH[args.task]
     methods = args.methods or bench_spec['controls'] + list(METHODS)
@@ -561,7 +576,10 @@ def main() -> None:
                       execute=None, jobs=args.jobs, on_result=report,  # type: ignore[arg-type]
                       teacher_id=weights_sha256(teacher_ckpt), records=osp.join(args.out_dir, 'runs', args.task))
     bench.execute = make_executor(args.task, env, work, bench.recipe)
-    bench.protocol()
+    if args.report_only:
+        bench.load_finished()
+    else:
+        bench.protocol()
     report()
     print(open(osp.join(args.out_dir, f'{args.task}.md')).read())
 

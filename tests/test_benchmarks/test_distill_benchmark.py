@@ -222,3 +222,14 @@ def test_every_method_runs_at_its_default_weight_before_any_is_tuned(tmp_path):
     weighted = [r for r in execute.calls if r[0] in db.METHODS]
     assert [r[1] for r in weighted[:len(db.METHODS)]] == [1.0] * len(db.METHODS)
     assert {r[0] for r in weighted[:len(db.METHODS)]} == set(db.METHODS)
+
+
+def test_load_finished_reads_back_every_reusable_record(tmp_path):
+    first = Counter()
+    make(tmp_path, first, methods=['student', 'dfd', 'pkd']).protocol()
+    again = make(tmp_path, Counter(), methods=['student', 'dfd', 'pkd'])
+    again.load_finished()
+    assert sorted(again.records) == sorted(first.calls)
+    other = make(tmp_path, Counter(), base=['train_cfg.max_iters=3'], methods=['student', 'dfd', 'pkd'])
+    other.load_finished()
+    assert other.records == {}  # other options: nothing to reuse
