@@ -1,7 +1,7 @@
 """A ConfigurableDistiller that writes the per-level blocks itself and logs named loss terms separately."""
 import copy
 import inspect
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.logging import MessageHub
@@ -60,10 +60,7 @@ class MultiLevelDistiller(ConfigurableDistiller):
     def __init__(self, levels: Optional[Dict[str, Any]] = None, check_finite: bool = True, **kwargs) -> None:
         level_tags: Dict[str, str] = {}
         if levels is not None:
-            kwargs = self._expand_levels(levels, kwargs)
-            loss_name = levels.get('loss_name', 'loss')
-            for i, _ in enumerate(levels.get('indices') or [None]):
-                level_tags[f'{loss_name}_{levels["name"]}{i}'] = f'{levels["name"]}{i}'
+            kwargs, level_tags = self._expand_levels(levels, kwargs)
         self._check_records(kwargs.get('loss_forward_mappings') or {}, kwargs.get('student_recorders') or {},
                             kwargs.get('teacher_recorders') or {}, kwargs.get('connectors') or {})
         super().__init__(**kwargs)
@@ -72,7 +69,8 @@ class MultiLevelDistiller(ConfigurableDistiller):
         self._level_tags = level_tags
 
     @staticmethod
-    def _expand_levels(levels: Dict[str, Any], kwargs: Dict[str, Any]) -> Dict[str, Any]:
+    def _expand_levels(levels: Dict[str, Any], kwargs: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, str]]:
+        """The distiller's kwargs with the per-level entries written, and loss name -> level tag of those."""
         known = {'name', 'indices', 'student_channels', 'teacher_channels', 'connectors', 'loss', 'loss_name',
                  'inputs'}
         unknown = set(levels) - known
@@ -100,6 +98,7 @@ class MultiLevelDistiller(ConfigurableDistiller):
         connectors = dict(kwargs.get('connectors') or {})
         losses = dict(kwargs.get('distill_losses') or {})
         mappings = dict(kwargs.get('loss_forward_mappings') or {})
+        tags: Dict[str, str] = {}
         # A None entry removes an inherited one (a derived recipe whose loss needs no transform drops the
         # connector and its input: an unused connector would leave DDP with parameters that get no gradient).
         templates = {k: v for k, v in (levels.get('connectors') or {}).items() if v is not None}
@@ -119,6 +118,7 @@ class MultiLevelDistiller(ConfigurableDistiller):
                             cfg[arg] = channels
                 connectors[f'{key}_{tag}'] = cfg
             loss_key = f'{loss_name}_{tag}'
+            tags[loss_key] = tag
             losses[loss_key] = copy.deepcopy(dict(levels['loss']))
             mapping = {}
             for arg, record in inputs.items():
@@ -134,7 +134,7 @@ class MultiLevelDistiller(ConfigurableDistiller):
             mappings[loss_key] = mapping
         kwargs = dict(kwargs)
         kwargs.update(connectors=connectors, distill_losses=losses, loss_forward_mappings=mappings)
-        return kwargs
+        return kwargs, tags
 
     @staticmethod
     def _check_records(mappings: Dict, student_recorders: Dict, teacher_recorders: Dict, connectors: Dict) -> None:
