@@ -21,8 +21,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import torch
 from torch import Tensor, nn
 
-#: Attributes of loss modules that hold the weight their output is multiplied by, in the order looked up.
-WEIGHT_ATTRS = ('loss_weight', 'alpha_mgd', 'alpha', 'tau')
+#: Attributes of loss modules that hold the weight their output is multiplied by, in the order looked up
+#: (PKD and CWD: loss_weight, MGD: alpha_mgd; DFDLoss has two, alpha and beta, see :func:`weight_args`).
+WEIGHT_ATTRS = ('loss_weight', 'alpha_mgd', 'alpha')
 
 
 @dataclass
@@ -98,14 +99,23 @@ def _value(v: Any) -> Tensor:
     return v.mean() if v.dim() else v
 
 
-def _weight_of(module: nn.Module, term: str) -> Optional[float]:
-    """The weight a loss module multiplies its output (or, for DFD, the named term) by."""
+def weight_args(module: nn.Module) -> Dict[str, float]:
+    """The weight arguments of a loss module: ``{'alpha', 'beta'}`` for DFDLoss (HD and LD), else the first of
+    :data:`WEIGHT_ATTRS` it has; empty when it has none."""
     if hasattr(module, 'alpha') and hasattr(module, 'beta') and hasattr(module, 'split'):  # DFDLoss
-        return float(module.beta if term.endswith('_ld') else module.alpha)
+        return {'alpha': float(module.alpha), 'beta': float(module.beta)}
     for attr in WEIGHT_ATTRS:
         if isinstance(getattr(module, attr, None), (int, float)):
-            return float(getattr(module, attr))
-    return None
+            return {attr: float(getattr(module, attr))}
+    return {}
+
+
+def _weight_of(module: nn.Module, term: str) -> Optional[float]:
+    """The weight a loss module multiplies its output (or, for DFD, the named term: LD by beta) by."""
+    weights = weight_args(module)
+    if 'beta' in weights and term.endswith('_ld'):
+        return weights['beta']
+    return next(iter(weights.values()), None)
 
 
 def _describe(record: Any) -> str:
@@ -234,15 +244,5 @@ def suggested_weights(model: nn.Module, report: DistillReport, ratio: float) -> 
     """Per distill loss, its weight arguments scaled so that the whole distill loss is ``ratio`` x the task loss
     on the inspected batch (one common factor, keeping the terms' proportions; a starting point for tuning)."""
     factor = report.suggest_factor(ratio)
-    out: Dict[str, Dict[str, float]] = {}
-    for loss_name, module in model.distiller.distill_losses.items():
-        weights = {}
-        if hasattr(module, 'alpha') and hasattr(module, 'beta') and hasattr(module, 'split'):
-            weights = {'alpha': module.alpha * factor, 'beta': module.beta * factor}
-        else:
-            for attr in WEIGHT_ATTRS[:3]:
-                if isinstance(getattr(module, attr, None), (int, float)):
-                    weights = {attr: getattr(module, attr) * factor}
-                    break
-        out[loss_name] = weights
-    return out
+    return {loss_name: {k: v * factor for k, v in weight_args(module).items()}
+            for loss_name, module in model.distiller.distill_losses.items()}
