@@ -85,11 +85,17 @@ def test_bare_module_prefixed_teacher_checkpoint_is_accepted_and_logged(tmp_path
 ROOT_DATA = osp.join(DATA, 'tiny_coco') + '/'
 
 
-def test_annotation_file_without_images(tmp_path, teacher_ckpt):
+def empty_annotations(tmp_path):
+    """tiny_coco's training annotation file with its images and annotations removed."""
     ann = json.load(open(osp.join(ROOT_DATA, 'annotations', 'instances_train2017.json')))
     ann.update(images=[], annotations=[])
     path = str(tmp_path / 'no_images.json')
     json.dump(ann, open(path, 'w'))
+    return path
+
+
+def test_annotation_file_without_images(tmp_path, teacher_ckpt):
+    path = empty_annotations(tmp_path)
     message = one_line_error(train(tmp_path, f'model.teacher_ckpt={teacher_ckpt}',
                                    f'train_dataloader.dataset.ann_file={path}'))
     assert message == f'train_dataloader.dataset: no samples in ann_file {path} (data_root {ROOT_DATA})'
@@ -104,10 +110,7 @@ def test_every_image_filtered(tmp_path, teacher_ckpt):
 
 
 def test_empty_test_dataset(tmp_path):
-    ann = json.load(open(osp.join(ROOT_DATA, 'annotations', 'instances_train2017.json')))
-    ann.update(images=[], annotations=[])
-    path = str(tmp_path / 'no_images.json')
-    json.dump(ann, open(path, 'w'))
+    path = empty_annotations(tmp_path)
     # the dataset is checked before the checkpoint is loaded: an empty state_dict never gets that far
     ckpt = str(tmp_path / 'student.pth')
     torch.save({'state_dict': {}}, ckpt)
