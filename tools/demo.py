@@ -4,7 +4,7 @@
     python tools/demo.py --task seg           # segmentation (PSPNet on CamVid)
     python tools/demo.py --task yolo          # YOLOv6-T -> YOLOv6-N (MMYOLO) on tiny_coco, person
     python tools/demo.py --task pose          # top-down heatmap pose on pose_minicoco; or --task all
-    python tools/demo.py --data-root DIR      # where tiny_coco/, pose_minicoco/, camvid/ are (else see below)
+    python tools/demo.py --data-root DIR      # where tiny_coco/, pose_minicoco/, camvid/, bccd/ are (else see below)
 
 Data: --data-root, else $DFD_DATA_ROOT, else ../shared/data beside the repository, else ~/.cache/dfd-razor/data,
 else downloaded there from the datasets' public repositories and checked (dfd_razor/data.py). Teachers are kept in
@@ -73,7 +73,7 @@ def run_task(name: str, spec: Dict, work: str, env: Dict[str, str], extra: List[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--task', choices=sorted(TASKS) + ['all'], default='det')
-    parser.add_argument('--data-root', help='folder holding tiny_coco/, pose_minicoco/, camvid/')
+    parser.add_argument('--data-root', help='folder holding tiny_coco/, pose_minicoco/, camvid/, bccd/')
     parser.add_argument('--work-dir', default=osp.join('work_dirs', 'demo'))
     parser.add_argument('--cfg-options', nargs='+', default=[], help='passed to every training run')
     args = parser.parse_args()
