@@ -71,10 +71,10 @@ def main() -> None:
     print(report.table(), flush=True)
     if args.suggest_weights is not None:
         factor = report.suggest_factor(args.suggest_weights)
-        print(f'\nsuggested weights (a starting point, from this one batch): x{factor:.3g} on every distill weight '
+        print(f'\nsuggested weights (a starting point, from this one batch): x{factor:.4g} on every distill weight '
               f'makes the distill loss {args.suggest_weights:g} x the task loss')
         for loss_name, weights in suggested_weights(model, report, args.suggest_weights).items():
-            print(f'  {loss_name}: ' + ', '.join(f'{k}={v:.3g}' for k, v in weights.items()))
+            print(f'  {loss_name}: ' + ', '.join(f'{k}={v:.4g}' for k, v in weights.items()))
     if report.problems:
         print(f'{len(report.problems)} problem(s), see above', file=sys.stderr, flush=True)
         sys.exit(1)
