@@ -358,6 +358,7 @@ def make_executor(task: str, env: Dict[str, str], work: str, recipe_of: Callable
             json.dump(record, open(trained + '.record', 'w'))
             json.dump(dict(recipe=rec, options=options), open(trained, 'w'))
         ckpt = open(osp.join(run_dir, 'last_checkpoint')).read().strip()
+        test_start = time.time()
         metrics_path = osp.join(run_dir, 'test_metrics.json')
         with open(log, 'a') as f:
             # the run's options build the same model (a variant may drop a connector) and name the same teacher
@@ -369,7 +370,7 @@ def make_executor(task: str, env: Dict[str, str], work: str, recipe_of: Callable
         metrics = json.load(open(metrics_path))['metrics']
         return dict(record, status='ok', metric=read_metric(metrics_path, spec['metric'], spec['scale']),
                     extra={k: metrics.get(k, 0.0) * s for k, s in spec.get('extra', {}).items()},
-                    seconds=record['train_seconds'] + time.time() - start, diagnostics=diagnostics(run_dir))
+                    seconds=record['train_seconds'] + time.time() - test_start, diagnostics=diagnostics(run_dir))
 
     return execute
 

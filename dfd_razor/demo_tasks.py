@@ -2,42 +2,51 @@
 
 Per task: the bundled data sets it needs (dfd_razor.data), its pair (a method recipe is
 ``<method>_<location>_<pair>.py``), its teacher and plain-student recipes, and the metric reported, with the
-factor that turns it into percent and a label for tables. ``bccd`` (and ``camvid``) are the held-out benchmark
-pairs of ``benchmarks/distill_benchmark.py``: scored on images the models never trained on; ``extra`` lists
-further metrics reported beside the headline one.
+factor that turns it into percent, further metrics reported beside it (``extra``), whether it is scored on images
+the models never trained on (``held_out``) and a label for tables. ``bccd`` and ``camvid`` are the held-out
+benchmark pairs of ``benchmarks/distill_benchmark.py``; the demo's ``det`` and ``seg`` run the same pairs.
 """
 import json
 import os.path as osp
-from typing import Dict
+from typing import Dict, List
 
 RECIPES = osp.join('recipes', 'cpu_demo')
 
+_BCCD = dict(data=['bccd'], pair='retina-r18_retina-r18q_300i_bccd', location='fpn',
+             teacher='teacher_retina-r18_1600i_bccd.py', student='student_retina-r18q_300i_bccd.py',
+             metric='coco/bbox_mAP', scale=100, extra={'pascal_voc/mAP': 100}, held_out=True,
+             label='box mAP@[.5:.95] (BCCD val, held out)')
+_CAMVID = dict(data=['camvid'], pair='pspnet-r18_pspnet-r18q_200i_camvid', location='head',
+               teacher='teacher_pspnet-r18_800i_camvid.py', student='student_pspnet-r18q_200i_camvid.py',
+               metric='mIoU', scale=1, extra={'aAcc': 1}, held_out=True, label='mIoU (CamVid val, held out)')
+
 TASKS: Dict[str, Dict] = {
-    'det': dict(data=['tiny_coco'], pair='retina-r18_retina-r18half_500i_tinycoco', location='fpn',
-                teacher='teacher_retina-r18_500i_tinycoco.py', student='student_retina-r18half_500i_tinycoco.py',
-                metric='coco/bbox_mAP', scale=100, label='person box AP (tiny_coco, the 50 training images)'),
-    'bccd': dict(data=['bccd'], pair='retina-r18_retina-r18q_300i_bccd', location='fpn',
-                 teacher='teacher_retina-r18_1600i_bccd.py', student='student_retina-r18q_300i_bccd.py',
-                 metric='coco/bbox_mAP', scale=100, extra={'pascal_voc/mAP': 100},
-                 label='box mAP@[.5:.95] (BCCD val, held out)'),
-    'camvid': dict(data=['camvid'], pair='pspnet-r18_pspnet-r18q_200i_camvid', location='head',
-                   teacher='teacher_pspnet-r18_800i_camvid.py', student='student_pspnet-r18q_200i_camvid.py',
-                   metric='mIoU', scale=1, extra={'aAcc': 1}, label='mIoU (CamVid val, held out)'),
-    'seg': dict(data=['camvid'], pair='pspnet-r18_pspnet-r18half_800i_camvid', location='head',
-                teacher='teacher_pspnet-r18_800i_camvid.py', student='student_pspnet-r18half_800i_camvid.py',
-                metric='mIoU', scale=1, label='mIoU (CamVid val, 11 classes)'),
+    # tools/demo.py's tasks. `dfd_factor` multiplies the DFD recipe's alpha and beta: the factor the held-out
+    # benchmark picked on val for the same pair (benchmarks/<benchmark>.md; 1 where it has not run), `figure` the
+    # val items and level of the attention figure.
+    'det': dict(_BCCD, teacher='teacher_retina-r18_800i_bccd.py', dfd_factor=10, benchmark='bccd',
+                figure=dict(val_index=[0, 6], level=0)),
+    'seg': dict(_CAMVID, dfd_factor=1, benchmark='camvid', figure=dict(val_index=[0, 3], level=0)),
     'yolo': dict(data=['tiny_coco'], pair='yolov6-t_yolov6-n_500i_tinycoco', location='neck',
                  teacher='teacher_yolov6-t_500i_tinycoco.py', student='student_yolov6-n_500i_tinycoco.py',
-                 metric='coco/bbox_mAP', scale=100, label='person box AP (tiny_coco, the 50 training images)'),
+                 metric='coco/bbox_mAP', scale=100, held_out=False, dfd_factor=1,
+                 figure=dict(val_index=[0, 1], level=0), label='person box AP (tiny_coco, the 50 training images)'),
     'pose': dict(data=['pose_minicoco'], pair='td-hm-r18_td-hm-r18half_800i_minicoco', location='backbone',
                  teacher='teacher_td-hm-r18_800i_minicoco.py', student='student_td-hm-r18half_800i_minicoco.py',
-                 metric='coco/AP', scale=100, label='keypoint AP (pose_minicoco, the 53 training people)'),
+                 metric='coco/AP', scale=100, held_out=False, dfd_factor=1, figure=dict(val_index=[0, 1], level=0),
+                 label='keypoint AP (pose_minicoco, the 53 training people)'),
+    # benchmarks/distill_benchmark.py's pairs (the demo's det and seg use the same pairs, det with a shorter teacher)
+    'bccd': _BCCD,
+    'camvid': _CAMVID,
 }
 
 
-#: What ``tools/demo.py --task all`` runs. ``bccd`` and ``camvid`` are the benchmark's pairs (longer teachers);
-#: ``tools/demo.py --task bccd`` runs one of them through the demo's steps too.
+#: What ``tools/demo.py --task all`` runs.
 DEMO_TASKS = ['det', 'pose', 'seg', 'yolo']
+
+#: Table headers of the metrics the tasks report.
+METRIC_NAMES = {'coco/bbox_mAP': 'mAP', 'pascal_voc/mAP': 'mAP@0.5', 'mIoU': 'mIoU', 'aAcc': 'aAcc',
+                'coco/AP': 'keypoint AP'}
 
 
 def recipe(task: Dict, method: str) -> str:
@@ -62,3 +71,19 @@ def read_metric(path: str, metric: str, scale: float) -> float:
         print(f'no detections above the score threshold ({path}): {metric} = 0', flush=True)
         return 0.0
     raise SystemExit(f'{path} has no {metric!r} (it has {sorted(metrics)})')
+
+
+def metric_columns(task: Dict) -> Dict[str, float]:
+    """The metrics a task reports (headline first) with their factor to percent."""
+    return {task['metric']: task['scale'], **task.get('extra', {})}
+
+
+def dfd_weight_options(task: Dict) -> List[str]:
+    """``--cfg-options`` that scale the DFD recipe's alpha and beta by the task's ``dfd_factor`` (none at 1)."""
+    factor = task.get('dfd_factor', 1)
+    if factor == 1:
+        return []
+    from mmengine.config import Config
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    loss = Config.fromfile(osp.join(root, recipe(task, 'dfd'))).model.distiller.levels.loss
+    return [f'model.distiller.levels.loss.{k}={float(loss[k]) * factor:g}' for k in ('alpha', 'beta')]

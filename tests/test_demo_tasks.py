@@ -1,10 +1,12 @@
 """dfd_razor.demo_tasks: the CPU demo tasks' recipes and metric reading."""
 import json
+import os
 import os.path as osp
+import re
 
 import pytest
 
-from dfd_razor.demo_tasks import TASKS, read_metric, recipe
+from dfd_razor.demo_tasks import TASKS, dfd_weight_options, read_metric, recipe
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -12,7 +14,8 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 def test_recipe_paths():
     assert recipe(TASKS['yolo'], 'dfd') == 'recipes/cpu_demo/dfd_neck_yolov6-t_yolov6-n_500i_tinycoco.py'
     assert recipe(TASKS['pose'], 'teacher') == 'recipes/cpu_demo/teacher_td-hm-r18_800i_minicoco.py'
-    assert recipe(TASKS['seg'], 'student') == 'recipes/cpu_demo/student_pspnet-r18half_800i_camvid.py'
+    assert recipe(TASKS['seg'], 'student') == 'recipes/cpu_demo/student_pspnet-r18q_200i_camvid.py'
+    assert recipe(TASKS['det'], 'teacher') == 'recipes/cpu_demo/teacher_retina-r18_800i_bccd.py'
     for task in TASKS.values():
         for method in ('teacher', 'student', 'dfd', 'pkd', 'mgd', 'cwd', 'fitnet'):
             assert osp.isfile(osp.join(ROOT, recipe(task, method))), (task['pair'], method)
@@ -48,7 +51,30 @@ def test_benchmark_pairs_and_demo_tasks():
     assert recipe(TASKS['bccd'], 'teacher') == 'recipes/cpu_demo/teacher_retina-r18_1600i_bccd.py'
     assert recipe(TASKS['bccd'], 'pkd') == 'recipes/cpu_demo/pkd_fpn_retina-r18_retina-r18q_300i_bccd.py'
     assert recipe(TASKS['camvid'], 'student') == 'recipes/cpu_demo/student_pspnet-r18q_200i_camvid.py'
-    assert recipe(TASKS['camvid'], 'teacher') == recipe(TASKS['seg'], 'teacher')  # one CamVid teacher
-    for task in TASKS.values():
-        for method in ('teacher', 'student', 'dfd', 'pkd', 'mgd', 'cwd', 'fitnet'):
-            assert osp.isfile(osp.join(ROOT, recipe(task, method))), (task['pair'], method)
+    # the demo's held-out tasks run the benchmark's pairs; seg also its teacher, det a shorter one
+    assert TASKS['seg']['pair'] == TASKS['camvid']['pair'] and TASKS['det']['pair'] == TASKS['bccd']['pair']
+    assert recipe(TASKS['camvid'], 'teacher') == recipe(TASKS['seg'], 'teacher')
+    assert TASKS['det']['held_out'] and TASKS['seg']['held_out']
+    assert not TASKS['yolo']['held_out'] and not TASKS['pose']['held_out']  # scored on their training images
+
+
+def test_demo_dfd_weight_is_the_benchmarks_pick():
+    """The demo's DFD factor is the one benchmarks/distill_benchmark.py picks from the committed seed-0 sweep."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('distill_benchmark',
+                                                  osp.join(ROOT, 'benchmarks', 'distill_benchmark.py'))
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    for task in ('det', 'seg'):
+        runs = osp.join(ROOT, 'benchmarks', 'runs', TASKS[task]['benchmark'])
+        sweep = {}
+        for name in os.listdir(runs) if osp.isdir(runs) else []:
+            m = re.fullmatch(r'dfd_x([\d.]+)_s0\.json', name)
+            if m:
+                record = json.load(open(osp.join(runs, name)))
+                sweep[float(m.group(1))] = record['metric'] if record['status'] == 'ok' else None
+        expected = bench.pick(sweep) if len(sweep) >= 3 else 1  # 1 until the benchmark has swept
+        assert TASKS[task]['dfd_factor'] == expected, (task, sweep)
+    loss = 'model.distiller.levels.loss.'
+    assert dfd_weight_options(TASKS['det']) == [loss + 'alpha=0.00028', loss + 'beta=0.0001']  # 10 x 2.8e-5, 1e-5
+    assert dfd_weight_options(TASKS['yolo']) == []

@@ -1,37 +1,101 @@
-"""The main job on CPU: train a teacher on the bundled small data, distil a student with DFD, evaluate, export.
+"""The main job on CPU: a teacher, the student alone and the student with DFD, scored on images none of them trained on.
 
-    python tools/demo.py                      # detection (RetinaNet on tiny_coco, person)
-    python tools/demo.py --task seg           # segmentation (PSPNet on CamVid)
-    python tools/demo.py --task yolo          # YOLOv6-T -> YOLOv6-N (MMYOLO) on tiny_coco, person
-    python tools/demo.py --task pose          # top-down heatmap pose on pose_minicoco; or --task all
-    python tools/demo.py --data-root DIR      # where tiny_coco/, pose_minicoco/, camvid/, bccd/ are (else see below)
+    python tools/demo.py                      # detection: RetinaNet on BCCD blood cells, scored on the val split
+    python tools/demo.py --task seg           # segmentation: PSPNet on CamVid, scored on the val split
+    python tools/demo.py --task yolo          # YOLOv6-T -> YOLOv6-N (MMYOLO) on tiny_coco, person (training images)
+    python tools/demo.py --task pose          # top-down heatmap pose on pose_minicoco (training people); or --task all
+    python tools/demo.py --verbose            # the mmengine logs live, besides the progress bars
+    python tools/demo.py --data-root DIR      # where bccd/, camvid/, tiny_coco/, pose_minicoco/ are (else see below)
 
-Data: --data-root, else $DFD_DATA_ROOT, else ../shared/data beside the repository, else ~/.cache/dfd-razor/data,
-else downloaded there from the datasets' public repositories and checked (dfd_razor/data.py). Teachers are kept in
-the work dir (default work_dirs/demo/<task>/teacher) and reused by the next run. Every training and evaluation
-step shows mmengine's progress and ETA. The last lines are a table of teacher, student-with-DFD and exported-
-student metrics.
+Per task (dfd_razor.demo_tasks.TASKS), one progress bar per phase, each phase's full log in its work dir:
+1. the teacher: trained, or reused from the cache (``<work dir>/<task>/teacher``, kept between runs);
+2. the student alone and the student with DFD (at the loss weight the held-out benchmark picked on val), the same
+   recipe, seed and schedule;
+3. the three evaluated on the task's evaluation split; the DFD student exported (tools/export_student.py) and
+   evaluated again, which must give the same metrics;
+4. ``<work dir>/<task>/report.md``: the table (model, parameters, metrics, training minutes), a bar chart
+   (``metrics.png``) and an attention figure in the style of the paper's figure 1 (``attention.png``: two
+   evaluation images, teacher attention, student attention alone and with DFD, disparity, HD mask, boxes).
+
+``--cfg-options`` reach every training and evaluation run (e.g. a shorter schedule). A failed phase prints the last
+lines of its log and the log's path (exit status 1). Data: --data-root, else $DFD_DATA_ROOT, else ../shared/data
+beside the repository, else ~/.cache/dfd-razor/data, else downloaded there from the datasets' public repositories
+and checked (dfd_razor/data.py).
 """
 import argparse
+import collections
+import json
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from dfd_razor.data import resolve_data_root  # noqa: E402
-from dfd_razor.demo_tasks import DEMO_TASKS, TASKS, read_metric, recipe  # noqa: E402
+from dfd_razor.demo_tasks import (DEMO_TASKS, METRIC_NAMES, TASKS, dfd_weight_options, metric_columns,  # noqa: E402
+                                  read_metric, recipe)
+
+# mmengine's progress lines: "Iter(train) [ 20/800]", "Iter(test) [50/87]"
+PROGRESS = re.compile(r'Iter\((train|val|test)\) \[\s*(\d+)/(\d+)\]')
+MODELS = ('teacher', 'student alone', 'student + DFD', 'exported DFD student')
+TAIL = 30
+PHASE_LOGS = ('train.log', 'export.log', 'eval.log', 'attention.log')  # one per phase, in the phase's dir
 
 
-def sh(args: List[str], env: Dict[str, str]) -> None:
-    print('\n$ ' + ' '.join(args), flush=True)
-    proc = subprocess.run([sys.executable] + args, cwd=REPO, env=env)
-    if proc.returncode != 0:
-        raise SystemExit(f'demo: step failed ({proc.returncode}): {" ".join(args)}')
+class PhaseFailed(RuntimeError):
+    pass
+
+
+class Phases:
+    """Runs the demo's steps as subprocesses, one progress bar each (rich, which mmengine already installs)."""
+
+    def __init__(self, verbose: bool) -> None:
+        from rich.console import Console
+        self.console = Console(highlight=False)
+        self.verbose = verbose
+
+    def progress(self):
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
+        return Progress(TextColumn('{task.description:<34}'), BarColumn(bar_width=30), MofNCompleteColumn(),
+                        TextColumn('elapsed'), TimeElapsedColumn(), TextColumn('eta'), TimeRemainingColumn(),
+                        console=self.console)
+
+    def note(self, text: str) -> None:
+        self.console.print(text, markup=False, soft_wrap=True)
+
+    def run(self, label: str, args: List[str], log: str, env: Dict[str, str], kind: str = 'train') -> float:
+        """Run ``python ARGS`` with its output in ``log``; the bar follows mmengine's ``Iter(kind)`` lines."""
+        os.makedirs(osp.dirname(log), exist_ok=True)
+        start = time.time()
+        tail = collections.deque(maxlen=TAIL)
+        with self.progress() as bar, open(log, 'w') as f:
+            task = bar.add_task(label, total=None)
+            f.write('$ python ' + ' '.join(args) + '\n')
+            proc = subprocess.Popen([sys.executable] + args, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True, bufsize=1)
+            for line in proc.stdout:
+                f.write(line)
+                tail.append(line.rstrip('\n'))
+                if self.verbose:
+                    bar.console.print(line.rstrip('\n'), markup=False, highlight=False, soft_wrap=True)
+                m = PROGRESS.search(line)
+                if m and m.group(1) == kind:
+                    bar.update(task, completed=int(m.group(2)), total=int(m.group(3)))
+            code = proc.wait()
+            if code == 0:
+                done = bar.tasks[0].total or 1
+                bar.update(task, total=done, completed=done)
+        if code != 0:
+            self.note(f'--- the last {len(tail)} lines of {log} ---')
+            self.note('\n'.join(tail))
+            raise PhaseFailed(f'demo: {label} failed (exit status {code}); its log: {log}')
+        return time.time() - start
 
 
 def last_checkpoint(work_dir: str) -> str:
@@ -42,55 +106,191 @@ def last_checkpoint(work_dir: str) -> str:
     return ckpt if osp.isfile(ckpt) else ''
 
 
-def run_task(name: str, spec: Dict, work: str, env: Dict[str, str], extra: List[str]) -> Dict[str, float]:
-    teacher_dir, dfd_dir = osp.join(work, name, 'teacher'), osp.join(work, name, 'dfd')
-    teacher = last_checkpoint(teacher_dir)
+def count_parameters(recipe_path: str) -> int:
+    """Parameters (not buffers) of the model a plain recipe builds, counted on the built model."""
+    import warnings
+    warnings.filterwarnings('ignore', message='pkg_resources is deprecated')  # the OpenMMLab packages' imports
+    import dfd_razor  # noqa: F401  (custom_imports, registries)
+    from mmengine.config import Config
+    from mmengine.registry import MODELS as ROOT_MODELS
+    from mmengine.registry import DefaultScope, init_default_scope
+    cfg = Config.fromfile(osp.join(REPO, recipe_path))
+    if cfg.get('custom_imports'):
+        from mmengine.utils import import_modules_from_strings
+        import_modules_from_strings(**cfg.custom_imports)
+    scope = cfg.get('default_scope', 'mmdet')
+    init_default_scope(scope)
+    with DefaultScope.overwrite_default_scope(scope):
+        model = ROOT_MODELS.build(cfg.model)
+    return sum(p.numel() for p in model.parameters())
+
+
+def run_task(name: str, spec: Dict, work: str, env: Dict[str, str], extra: List[str], phases: Phases) -> Dict:
+    """The demo of one task; returns its rows, timings and paths for the report."""
+    root = osp.join(work, name)
+    dirs = {m: osp.join(root, d) for m, d in zip(MODELS, ('teacher', 'student', 'dfd', 'exported'))}
+    timing: Dict[str, Optional[float]] = {}
+    phases.note(f'\n[{name}] {spec["label"]}; work dir {root}')
+
+    teacher = last_checkpoint(dirs['teacher'])
+    record = osp.join(dirs['teacher'], 'demo_train_seconds.json')
     if teacher and 'iter_' in teacher:
-        print(f'\n[{name}] teacher: reusing {teacher}', flush=True)
+        phases.note(f'[{name}] teacher: reusing {teacher}')
+        timing['teacher'] = json.load(open(record))['seconds'] if osp.isfile(record) else None
+        cached = True
     else:
-        print(f'\n[{name}] training the teacher', flush=True)
-        sh(['tools/train.py', recipe(spec, 'teacher'), '--work-dir', teacher_dir] + extra, env)
-        teacher = last_checkpoint(teacher_dir)
-    print(f'\n[{name}] distilling the student with DFD', flush=True)
-    sh(['tools/train.py', recipe(spec, 'dfd'), '--work-dir', dfd_dir, '--cfg-options',
-        f'model.teacher_ckpt={teacher}'] + extra, env)
-    student = last_checkpoint(dfd_dir)
-    results = {}
-    for label, args in (('teacher', [recipe(spec, 'teacher'), teacher]),
-                        ('student (DFD)', [recipe(spec, 'dfd'), student])):
-        out = osp.join(work, name, f'{label.split()[0]}_metrics.json')
-        sh(['tools/test.py'] + args + ['--work-dir', osp.join(work, name, 'test'), '--out-metrics', out], env)
-        results[label] = read_metric(out, spec['metric'], spec['scale'])
-    exported = osp.join(work, name, 'student_exported.pth')
-    sh(['tools/export_student.py', recipe(spec, 'dfd'), student, exported], env)
-    out = osp.join(work, name, 'exported_metrics.json')
-    sh(['tools/test.py', recipe(spec, 'student'), exported, '--work-dir', osp.join(work, name, 'test'),
-        '--out-metrics', out], env)
-    results['exported student'] = read_metric(out, spec['metric'], spec['scale'])
-    return results
+        timing['teacher'] = phases.run('train the teacher', ['tools/train.py', recipe(spec, 'teacher'),
+                                       '--work-dir', dirs['teacher']] + extra,
+                                       osp.join(dirs['teacher'], 'train.log'), env)
+        json.dump(dict(seconds=timing['teacher']), open(record, 'w'))
+        teacher = last_checkpoint(dirs['teacher'])
+        cached = False
+    timing['student alone'] = phases.run('train the student alone', ['tools/train.py', recipe(spec, 'student'),
+                                         '--work-dir', dirs['student alone']] + extra,
+                                         osp.join(dirs['student alone'], 'train.log'), env)
+    weights = dfd_weight_options(spec)
+    timing['student + DFD'] = phases.run(
+        'train the student with DFD', ['tools/train.py', recipe(spec, 'dfd'), '--work-dir', dirs['student + DFD'],
+                                       '--cfg-options', f'model.teacher_ckpt={teacher}'] + weights +
+        extra[1:], osp.join(dirs['student + DFD'], 'train.log'), env)
+    student, dfd = last_checkpoint(dirs['student alone']), last_checkpoint(dirs['student + DFD'])
+    exported = osp.join(dirs['exported DFD student'], 'student.pth')
+    phases.run('export the DFD student', ['tools/export_student.py', recipe(spec, 'dfd'), dfd, exported],
+               osp.join(dirs['exported DFD student'], 'export.log'), env, kind='none')
+
+    metrics = {}
+    evaluations = {'teacher': (recipe(spec, 'teacher'), teacher),
+                   'student alone': (recipe(spec, 'student'), student),
+                   'student + DFD': (recipe(spec, 'dfd'), dfd),
+                   'exported DFD student': (recipe(spec, 'student'), exported)}
+    for model, (rec, ckpt) in evaluations.items():
+        out = osp.join(dirs[model], 'eval_metrics.json')
+        phases.run(f'evaluate: {model}', ['tools/test.py', rec, ckpt, '--work-dir', osp.join(dirs[model], 'eval'),
+                                          '--out-metrics', out] + extra, osp.join(dirs[model], 'eval.log'), env,
+                   kind='test')
+        metrics[model] = {m: read_metric(out, m, s) for m, s in metric_columns(spec).items()}
+    raw = {m: json.load(open(osp.join(dirs[m], 'eval_metrics.json')))['metrics']
+           for m in ('student + DFD', 'exported DFD student')}
+    if raw['student + DFD'] != raw['exported DFD student']:
+        raise PhaseFailed(f'demo: the exported student scores {raw["exported DFD student"]}, the distilled one '
+                          f'{raw["student + DFD"]}: the export lost something ({exported})')
+
+    figure = osp.join(root, 'attention.png')
+    fig = spec['figure']
+    phases.run('attention figure (paper figure 1)',
+               ['tools/attention_maps.py', recipe(spec, 'dfd'), '--val-index'] + [str(i) for i in fig['val_index']] +
+               ['--checkpoint', dfd, '--before', student, '--figure', figure, '--level', str(fig['level']),
+                '--title', f'{name}: teacher, student alone and student with DFD, level {fig["level"]}'] + extra,
+               osp.join(root, 'attention.log'), env, kind='none')
+    params = {m: count_parameters(recipe(spec, 'teacher' if m == 'teacher' else 'student')) for m in MODELS}
+    return dict(name=name, spec=spec, metrics=metrics, timing=timing, cached=cached, params=params, root=root,
+                figure=figure, weights=weights)
+
+
+def headers(spec: Dict) -> List[str]:
+    split = 'val' if spec['held_out'] else 'training-set'
+    return [f'{split} {METRIC_NAMES.get(m, m)}' for m in metric_columns(spec)]
+
+
+def table(result: Dict) -> List[str]:
+    spec = result['spec']
+    lines = ['| model | parameters | ' + ' | '.join(headers(spec)) + ' | training minutes |',
+             '| --- ' * (3 + len(metric_columns(spec))) + '|']
+    for model in MODELS:
+        seconds = result['timing'].get(model)
+        minutes = '-' if model == 'exported DFD student' else ('?' if seconds is None else f'{seconds / 60:.1f}')
+        if model == 'teacher' and result['cached']:
+            minutes += ' (cached)'
+        lines.append(f'| {model} | {result["params"][model] / 1e6:.2f} M | ' +
+                     ' | '.join(f'{result["metrics"][model][m]:.1f}' for m in metric_columns(spec)) +
+                     f' | {minutes} |')
+    return lines
+
+
+def bar_chart(result: Dict, path: str) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    spec, models = result['spec'], MODELS[:3]
+    cols = list(metric_columns(spec))
+    fig, ax = plt.subplots(figsize=(1.6 + 1.9 * len(cols), 3.0))
+    width = 0.8 / len(models)
+    for i, (model, colour) in enumerate(zip(models, ('#4c72b0', '#999999', '#dd8452'))):
+        values = [result['metrics'][model][m] for m in cols]
+        xs = [j + (i - 1) * width for j in range(len(cols))]
+        ax.bar(xs, values, width, label=model, color=colour)
+        for x, v in zip(xs, values):
+            ax.text(x, v, f'{v:.1f}', ha='center', va='bottom', fontsize=7)
+    ax.set_xticks(range(len(cols)), headers(spec))
+    ax.set_title(spec['label'], fontsize=9)
+    ax.legend(fontsize=7, loc='lower right')
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def write_report(result: Dict, command: str) -> str:
+    spec, root = result['spec'], result['root']
+    chart = osp.join(root, 'metrics.png')
+    bar_chart(result, chart)
+    split = ('the val split, which no model trained on' if spec['held_out'] else
+             'the training images (a from-scratch model on this little data scores 0 on held-out images)')
+    weight = (f'DFD runs at {spec["dfd_factor"]}x its recipe\'s alpha and beta, the factor the held-out benchmark '
+              f'picked on val (benchmarks/{spec["benchmark"]}.md): `{" ".join(result["weights"])}`'
+              if result['weights'] else "DFD runs at its recipe's weights")
+    lines = [f'# dfd-razor demo: {result["name"]}', '', f'`{command}`', '',
+             f'{spec["label"]}. Scored on {split}. Teacher `{recipe(spec, "teacher")}`, student '
+             f'`{recipe(spec, "student")}`, distilled with `{recipe(spec, "dfd")}`; {weight}. The student alone and '
+             'the student with DFD share recipe, seed and schedule. The exported DFD student '
+             '(tools/export_student.py) is evaluated by the plain student recipe and scores what the distilled one '
+             'does.', ''] + table(result) + [
+             '', '![metrics](metrics.png)', '', '![attention](attention.png)', '',
+             'The attention figure follows the paper\'s figure 1 on two evaluation images: the spatial attention of the '
+             'teacher, of the student alone and of the student with DFD (one colour scale per row), the disparity '
+             '|A(F_T) - A(F_S)| for both students (one colour scale), and the HD mask DFD used at the end, '
+             'ground-truth boxes drawn.', '',
+             'Each phase\'s log is in this folder: ' + ', '.join(
+                 f'`{osp.relpath(osp.join(root, dirpath, f), root)}`' for dirpath, _, files in sorted(os.walk(root))
+                 for f in sorted(files) if f in PHASE_LOGS) + '.']
+    path = osp.join(root, 'report.md')
+    open(path, 'w').write('\n'.join(lines) + '\n')
+    return path
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--task', choices=sorted(TASKS) + ['all'], default='det')
-    parser.add_argument('--data-root', help='folder holding tiny_coco/, pose_minicoco/, camvid/, bccd/')
+    parser.add_argument('--data-root', help='folder holding bccd/, camvid/, tiny_coco/, pose_minicoco/')
     parser.add_argument('--work-dir', default=osp.join('work_dirs', 'demo'))
-    parser.add_argument('--cfg-options', nargs='+', default=[], help='passed to every training run')
+    parser.add_argument('--verbose', action='store_true', help='show the mmengine logs live')
+    parser.add_argument('--cfg-options', nargs='+', default=[], help='passed to every training and evaluation run')
     args = parser.parse_args()
     tasks = DEMO_TASKS if args.task == 'all' else [args.task]
+    for t in tasks:
+        if 'figure' not in TASKS[t]:
+            parser.error(f'--task {t} is a benchmark pair (benchmarks/distill_benchmark.py --task {t}); the demo '
+                         f'tasks are {", ".join(DEMO_TASKS)}')
     data_root = resolve_data_root(sorted({d for t in tasks for d in TASKS[t]['data']}), args.data_root)
-    print(f'data root: {data_root}', flush=True)
+    phases = Phases(args.verbose)
+    phases.note(f'data root: {data_root}')
     env = dict(os.environ, DFD_DATA_ROOT=data_root)
     extra = ['--cfg-options'] + args.cfg_options if args.cfg_options else []
+    command = 'python tools/demo.py ' + ' '.join(sys.argv[1:])
     start = time.time()
-    rows = []
-    for t in tasks:
-        for model, value in run_task(t, TASKS[t], args.work_dir, env, extra).items():
-            rows.append((t, model, TASKS[t]['metric'], value))
-    print(f'\n| task | model | metric | value |\n| --- | --- | --- | --- |')
-    for t, model, metric, value in rows:
-        print(f'| {t} | {model} | {metric} | {value:.1f} |')
-    print(f'\ntotal {time.time() - start:.0f} s')
+    results = []
+    try:
+        for t in tasks:
+            result = run_task(t, TASKS[t], args.work_dir, env, extra, phases)
+            result['report'] = write_report(result, command)
+            results.append(result)
+    except PhaseFailed as e:
+        phases.note(str(e))
+        raise SystemExit(1)
+    for result in results:
+        phases.note(f'\n## {result["name"]}: {result["spec"]["label"]}\n')
+        phases.note('\n'.join(table(result)))
+        phases.note(f'\nreport: {result["report"]}')
+    phases.note(f'\ntotal {time.time() - start:.0f} s')
 
 
 if __name__ == '__main__':

@@ -56,3 +56,38 @@ def test_attention_maps_before_and_after(tmp_path):
     written = [ln for ln in proc.stdout.splitlines() if ln.endswith('.png')]
     assert [osp.basename(p) for p in written] == [f'loss_dfd_fpn{i}.png' for i in range(5)]
     assert all(open(p, 'rb').read(8) == b'\x89PNG\r\n\x1a\n' for p in written)
+
+
+BCCD = osp.join(osp.dirname(DEMO), 'dfd_fpn_retina-r18_retina-r18q_300i_bccd.py')
+
+
+def test_attention_paper_figure_on_val_items(tmp_path):
+    """--figure: one figure for one level, a row per val item, 7 panels (image, teacher, student alone, student
+    with DFD, two disparities, HD mask); bad --level / --val-index are one line naming the value."""
+    cfg = load_recipe(BCCD)
+    teacher = make_teacher_checkpoint(cfg, str(tmp_path / 'teacher.pth'))
+    cfg = load_recipe(BCCD, {'model.teacher_ckpt': teacher})
+    init_default_scope('mmdet')
+    algo = MODELS.build(cfg.model)
+    algo.init_weights()
+    before = str(tmp_path / 'student.pth')
+    torch.save({'state_dict': algo.student.state_dict()}, before)
+    with torch.no_grad():
+        for p in algo.student.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    ckpt = str(tmp_path / 'distilled.pth')
+    torch.save({'state_dict': algo.state_dict()}, ckpt)
+    fig = str(tmp_path / 'fig.png')
+    args = ['tools/attention_maps.py', BCCD, '--checkpoint', ckpt, '--before', before]
+    proc = run(args + ['--val-index', '0', '6', '--figure', fig, '--level', '1'])
+    assert proc.stdout.strip().splitlines()[-1] == fig
+    from PIL import Image
+    width, height = Image.open(fig).size
+    assert width > 2.5 * height  # 7 panels side by side, 2 rows
+    bad = run(args + ['--val-index', '0', '--figure', fig, '--level', '7'], check=False)
+    assert bad.returncode == 2 and '--level 7: not a distilled level' in bad.stdout + bad.stderr
+    assert 'loss_dfd_fpn4' in bad.stdout + bad.stderr
+    bad = run(args + ['--val-index', '87', '--figure', fig], check=False)
+    assert bad.returncode == 2 and '--val-index [87]: the test split of the recipe has 87 items' in bad.stdout + bad.stderr
+    bad = run(args + ['--figure', fig], check=False)
+    assert bad.returncode == 2 and 'give image files or --val-index' in bad.stdout + bad.stderr
