@@ -4,7 +4,8 @@
 
 Protocol (the same chance for every method), for the task's CPU pair (recipes/cpu_demo):
 
-1. the teacher is trained once (or reused from work_dirs/demo/<task>/teacher, the demo's cache) and evaluated;
+1. the teacher is trained once (or reused from work_dirs/demo/<task>/teacher when it finished its schedule there;
+   one that stopped earlier is resumed) and evaluated;
 2. sweep, seed 0: every method's loss weight at its default (the weight its recipe ships, tuned by its paper for
    COCO/Cityscapes models) times each ``--factors`` (0.1, 1, 10); where the best is at an end of the range, the
    range grows by another factor 10 that way, up to ``--max-extend`` times; the best factor on val by the headline
@@ -38,7 +39,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from dfd_razor.demo_tasks import TASKS, read_metric, recipe  # noqa: E402
+from dfd_razor.demo_tasks import TASKS, read_metric, recipe, schedule_length, teacher_state  # noqa: E402
 
 LOSS = 'model.distiller.levels.loss.'
 # method -> (recipe method, the loss arguments its weight factor multiplies, fixed options of the variant).
@@ -540,13 +541,16 @@ def main() -> None:
     start = time.time()
 
     teacher_dir = osp.join(REPO, 'work_dirs', 'demo', args.task, 'teacher')
-    last = osp.join(teacher_dir, 'last_checkpoint')
-    if not args.teacher and not osp.isfile(last):
-        print(f'training the teacher ({recipe(spec, "teacher")})', flush=True)
-        with open(osp.join(work, 'teacher.log'), 'w') as f:
-            subprocess.run([sys.executable, 'tools/train.py', recipe(spec, 'teacher'), '--work-dir', teacher_dir],
-                           cwd=REPO, env=env, stdout=f, stderr=subprocess.STDOUT, check=True)
-    teacher_ckpt = osp.abspath(args.teacher) if args.teacher else open(last).read().strip()
+    state = teacher_state(teacher_dir, schedule_length(recipe(spec, 'teacher')))
+    if not args.teacher and not state['finished']:  # a teacher that stopped early is resumed, never used
+        print(f'training the teacher ({recipe(spec, "teacher")})' +
+              (f', resuming {state["partial"]}' if state['partial'] else ''), flush=True)
+        with open(osp.join(work, 'teacher.log'), 'a') as f:
+            subprocess.run([sys.executable, 'tools/train.py', recipe(spec, 'teacher'), '--work-dir', teacher_dir] +
+                           (['--resume'] if state['partial'] else []), cwd=REPO, env=env, stdout=f,
+                           stderr=subprocess.STDOUT, check=True)
+        state = teacher_state(teacher_dir, schedule_length(recipe(spec, 'teacher')))
+    teacher_ckpt = osp.abspath(args.teacher) if args.teacher else state['finished']
     teacher_metrics = osp.join(work, 'teacher_metrics.json')
     if not osp.isfile(teacher_metrics) or json.load(open(teacher_metrics)).get('checkpoint') != teacher_ckpt:
         with open(osp.join(work, 'teacher_test.log'), 'w') as f:

@@ -8,7 +8,7 @@ benchmark pairs of ``benchmarks/distill_benchmark.py``; the demo's ``det`` and `
 """
 import json
 import os.path as osp
-from typing import Dict, List
+from typing import Dict, List, Sequence
 
 RECIPES = osp.join('recipes', 'cpu_demo')
 
@@ -87,3 +87,36 @@ def dfd_weight_options(task: Dict) -> List[str]:
     root = osp.dirname(osp.dirname(osp.abspath(__file__)))
     loss = Config.fromfile(osp.join(root, recipe(task, 'dfd'))).model.distiller.levels.loss
     return [f'model.distiller.levels.loss.{k}={float(loss[k]) * factor:g}' for k in ('alpha', 'beta')]
+
+
+def schedule_length(recipe_path: str, cfg_options: Sequence[str] = ()) -> int:
+    """``train_cfg.max_iters`` of an iteration-based recipe (path from the repository root) after ``key=value``
+    overrides, as tools/train.py would train it."""
+    import argparse
+
+    from mmengine.config import Config, DictAction
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    cfg = Config.fromfile(osp.join(root, recipe_path))
+    if cfg_options:
+        parser = argparse.ArgumentParser()
+        parser.add_argument('--o', nargs='+', action=DictAction)
+        cfg.merge_from_dict(parser.parse_args(['--o'] + list(cfg_options)).o)
+    if 'max_iters' not in cfg.get('train_cfg', {}):
+        raise ValueError(f'{recipe_path}: train_cfg has no max_iters (the CPU tasks are iteration-based)')
+    return int(cfg.train_cfg.max_iters)
+
+
+def teacher_state(work_dir: str, max_iters: int) -> Dict[str, str]:
+    """What a teacher work dir holds: ``finished``, the checkpoint of the full schedule (``iter_<max_iters>.pth``,
+    named by mmengine's ``last_checkpoint``), or ``partial``, the last checkpoint of an interrupted training, which
+    is resumed, never used as the teacher. A checkpoint beyond ``max_iters`` (another, longer schedule) is neither:
+    the teacher is trained anew."""
+    import re
+    path = osp.join(work_dir, 'last_checkpoint')
+    last = open(path).read().strip() if osp.isfile(path) else ''
+    m = re.fullmatch(r'iter_(\d+)\.pth', osp.basename(last))
+    if not last or not osp.isfile(last) or not m or int(m.group(1)) > max_iters:
+        return dict(finished='', partial='')
+    if int(m.group(1)) == max_iters:
+        return dict(finished=last, partial='')
+    return dict(finished='', partial=last)

@@ -78,3 +78,23 @@ def test_demo_dfd_weight_is_the_benchmarks_pick():
     loss = 'model.distiller.levels.loss.'
     assert dfd_weight_options(TASKS['det']) == [loss + 'alpha=0.00028', loss + 'beta=0.0001']  # 10 x 2.8e-5, 1e-5
     assert dfd_weight_options(TASKS['yolo']) == []
+
+
+def test_teacher_state_reuses_only_a_finished_schedule(tmp_path):
+    from dfd_razor.demo_tasks import schedule_length, teacher_state
+    assert schedule_length(recipe(TASKS['det'], 'teacher')) == 800
+    assert schedule_length(recipe(TASKS['bccd'], 'teacher')) == 1600
+    assert schedule_length(recipe(TASKS['det'], 'teacher'), ['train_cfg.max_iters=2', 'randomness.seed=3']) == 2
+    work = tmp_path / 'teacher'
+    assert teacher_state(str(work), 800) == dict(finished='', partial='')  # nothing yet
+    work.mkdir()
+    for i in (400, 800):
+        (work / f'iter_{i}.pth').write_bytes(b'x')
+    (work / 'last_checkpoint').write_text(str(work / 'iter_400.pth'))  # stopped half way: resumed, never used
+    assert teacher_state(str(work), 800) == dict(finished='', partial=str(work / 'iter_400.pth'))
+    (work / 'last_checkpoint').write_text(str(work / 'iter_800.pth'))
+    assert teacher_state(str(work), 800) == dict(finished=str(work / 'iter_800.pth'), partial='')
+    assert teacher_state(str(work), 2) == dict(finished='', partial='')  # a longer schedule's: trained anew
+    assert teacher_state(str(work), 1600) == dict(finished='', partial=str(work / 'iter_800.pth'))
+    (work / 'last_checkpoint').write_text(str(work / 'iter_1200.pth'))  # names a file that is gone
+    assert teacher_state(str(work), 1200) == dict(finished='', partial='')

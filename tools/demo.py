@@ -8,7 +8,8 @@
     python tools/demo.py --data-root DIR      # where bccd/, camvid/, tiny_coco/, pose_minicoco/ are (else see below)
 
 Per task (dfd_razor.demo_tasks.TASKS), one progress bar per phase, each phase's full log in its work dir:
-1. the teacher: trained, or reused from the cache (``<work dir>/<task>/teacher``, kept between runs);
+1. the teacher: reused from the cache (``<work dir>/<task>/teacher``, kept between runs) when it finished the
+   teacher recipe's schedule, resumed when it stopped earlier, else trained;
 2. the student alone and the student with DFD (at the loss weight the held-out benchmark picked on val), the same
    recipe, seed and schedule;
 3. the three evaluated on the task's evaluation split; the DFD student exported (tools/export_student.py) and
@@ -38,7 +39,7 @@ sys.path.insert(0, REPO)
 
 from dfd_razor.data import resolve_data_root  # noqa: E402
 from dfd_razor.demo_tasks import (DEMO_TASKS, METRIC_NAMES, TASKS, dfd_weight_options, metric_columns,  # noqa: E402
-                                  read_metric, recipe)
+                                  read_metric, recipe, schedule_length, teacher_state)
 
 # mmengine's progress lines: "Iter(train) [ 20/800]", "Iter(test) [50/87]"
 PROGRESS = re.compile(r'Iter\((train|val|test)\) \[\s*(\d+)/(\d+)\]')
@@ -132,19 +133,20 @@ def run_task(name: str, spec: Dict, work: str, env: Dict[str, str], extra: List[
     timing: Dict[str, Optional[float]] = {}
     phases.note(f'\n[{name}] {spec["label"]}; work dir {root}')
 
-    teacher = last_checkpoint(dirs['teacher'])
+    state = teacher_state(dirs['teacher'], schedule_length(recipe(spec, 'teacher'), extra[1:]))
     record = osp.join(dirs['teacher'], 'demo_train_seconds.json')
-    if teacher and 'iter_' in teacher:
+    teacher, cached = state['finished'], bool(state['finished'])
+    if cached:
         phases.note(f'[{name}] teacher: reusing {teacher}')
         timing['teacher'] = json.load(open(record))['seconds'] if osp.isfile(record) else None
-        cached = True
     else:
-        timing['teacher'] = phases.run('train the teacher', ['tools/train.py', recipe(spec, 'teacher'),
-                                       '--work-dir', dirs['teacher']] + extra,
+        resume = ['--resume'] if state['partial'] else []
+        label = f'resume the teacher ({osp.basename(state["partial"])})' if resume else 'train the teacher'
+        timing['teacher'] = phases.run(label, ['tools/train.py', recipe(spec, 'teacher'), '--work-dir',
+                                               dirs['teacher']] + resume + extra,
                                        osp.join(dirs['teacher'], 'train.log'), env)
         json.dump(dict(seconds=timing['teacher']), open(record, 'w'))
         teacher = last_checkpoint(dirs['teacher'])
-        cached = False
     timing['student alone'] = phases.run('train the student alone', ['tools/train.py', recipe(spec, 'student'),
                                          '--work-dir', dirs['student alone']] + extra,
                                          osp.join(dirs['student alone'], 'train.log'), env)
@@ -265,6 +267,7 @@ def main() -> None:
     parser.add_argument('--verbose', action='store_true', help='show the mmengine logs live')
     parser.add_argument('--cfg-options', nargs='+', default=[], help='passed to every training and evaluation run')
     args = parser.parse_args()
+    args.work_dir = osp.abspath(args.work_dir)  # the phases run in the repository
     tasks = DEMO_TASKS if args.task == 'all' else [args.task]
     for t in tasks:
         if 'figure' not in TASKS[t]:
