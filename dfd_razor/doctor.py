@@ -24,6 +24,8 @@ from torch import Tensor, nn
 #: Attributes of loss modules that hold the weight their output is multiplied by, in the order looked up
 #: (PKD and CWD: loss_weight, MGD: alpha_mgd; DFDLoss has two, alpha and beta, see :func:`weight_args`).
 WEIGHT_ATTRS = ('loss_weight', 'alpha_mgd', 'alpha')
+#: FGDLoss's terms (loss name suffixes) and the weight argument of each
+FGD_TERMS = {'fg': 'alpha_fgd', 'bg': 'beta_fgd', 'attention': 'gamma_fgd', 'global': 'lambda_fgd'}
 
 
 @dataclass
@@ -100,10 +102,13 @@ def _value(v: Any) -> Tensor:
 
 
 def weight_args(module: nn.Module) -> Dict[str, float]:
-    """The weight arguments of a loss module: ``{'alpha', 'beta'}`` for DFDLoss (HD and LD), else the first of
+    """The weight arguments of a loss module: ``{'alpha', 'beta'}`` for DFDLoss (HD and LD), FGDLoss's four
+    (:data:`FGD_TERMS`), else the first of
     :data:`WEIGHT_ATTRS` it has; empty when it has none."""
     if hasattr(module, 'alpha') and hasattr(module, 'beta') and hasattr(module, 'split'):  # DFDLoss
         return {'alpha': float(module.alpha), 'beta': float(module.beta)}
+    if all(hasattr(module, k) for k in FGD_TERMS.values()):  # FGDLoss: one weight per term
+        return {k: float(getattr(module, k)) for k in FGD_TERMS.values()}
     for attr in WEIGHT_ATTRS:
         if isinstance(getattr(module, attr, None), (int, float)):
             return {attr: float(getattr(module, attr))}
@@ -115,6 +120,9 @@ def _weight_of(module: nn.Module, term: str) -> Optional[float]:
     weights = weight_args(module)
     if 'beta' in weights and term.endswith('_ld'):
         return weights['beta']
+    for suffix, arg in FGD_TERMS.items():
+        if arg in weights and term.endswith(f'_{suffix}'):
+            return weights[arg]
     return next(iter(weights.values()), None)
 
 
@@ -146,9 +154,9 @@ def diagnose(model: nn.Module, data: Dict[str, Any], teacher: str = 'loaded') ->
     """Run one training forward of ``model`` (an MMRazor distillation algorithm) on ``data`` and inspect it.
 
     A term that is zero on 1x1 maps (CWD's spatial softmax, DFD's LD region: trivial on one position), an LD
-    term that is zero because every position is HD, or a term without student gradient on maps of at most 4
-    positions (MGD's random mask can cover them all), or a connector without gradient there, is a warning, not a
-    problem: nothing is wired wrong.
+    term that is zero because every position is HD, an FGD background term that is zero because the boxes cover
+    the whole map, or a term without student gradient on maps of at most 4 positions (MGD's random mask can cover
+    them all), or a connector without gradient there, is a warning, not a problem: nothing is wired wrong.
 
     Args:
         model (nn.Module): The algorithm, built and initialised (``init_weights``), in train mode.
@@ -218,6 +226,9 @@ def diagnose(model: nn.Module, data: Dict[str, Any], teacher: str = 'loaded') ->
             elif weighted == 0 and name.endswith('_ld') and term.hd_fraction == 1.0:
                 warnings.append(f'{name}: zero because every position is HD on this batch (a constant disparity): '
                                 'no LD region')
+            elif weighted == 0 and name.endswith('_bg') and float(stats.get('fg_fraction', 0)) == 1.0:
+                warnings.append(f'{name}: zero because the boxes cover the whole map on this batch (FGD): no '
+                                'background region')
             elif weighted == 0:
                 problems.append(f'{name}: zero (a zero weight, an empty region or identical features)')
             elif not any(term.student_grad.values()) and tiny:

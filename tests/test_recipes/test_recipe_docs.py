@@ -60,9 +60,12 @@ HEADERS = {COLUMNS + (m.column,) for m in METRICS.values()}
 HEADER = COLUMNS + (METRICS['mmdet'].column,)  # the detection tables' header
 LINK = re.compile(r'\[([^\]]+)\]\(([^)]+)\)')
 # The loss each method field of a recipe name must configure (prefix match: 'dfd-t1-hd-only' is DFD).
-METHOD_LOSSES = {'dfd': 'DFDLoss', 'pkd': 'PKDLoss', 'mgd': 'MGDLoss', 'cwd': 'ChannelWiseDivergence'}
+METHOD_LOSSES = {'dfd': 'DFDLoss', 'pkd': 'PKDLoss', 'mgd': 'MGDLoss', 'cwd': 'ChannelWiseDivergence', 'fgd': 'FGDLoss'}
 # For methods other than DFD the alpha column (metafile: 'Loss Weight') gives the loss's own weight.
 OWN_WEIGHT = {'PKDLoss': 'loss_weight', 'MGDLoss': 'alpha_mgd', 'ChannelWiseDivergence': 'loss_weight'}
+# FGD's four weights: the README's alpha/beta columns give the first two (foreground, background), the metafile all
+# four under these names.
+FGD_WEIGHTS = ('alpha_fgd', 'beta_fgd', 'gamma_fgd', 'lambda_fgd')
 # The paper's weights (section 4.1), for the DFD recipes of the main tables.
 PAPER_WEIGHTS = {'one-stage': (2.8e-5, 1e-5), 'two-stage': (3.5e-7, 1e-7)}
 # Keys a recipe takes unchanged from its student's zoo config: "same schedule and data pipeline".
@@ -142,13 +145,21 @@ def zoo_weights() -> Dict[str, str]:
     return weights
 
 
-def loss_weights(loss: Dict[str, Any]) -> Tuple[Optional[float], Optional[float]]:
-    """(alpha, beta) as the README and metafile give them: the weights the loss uses, None where unused."""
+def loss_args(loss: Dict[str, Any]) -> Dict[str, Any]:
+    """The loss's arguments: its defaults updated with the config's."""
     from mmrazor.registry import MODELS
     cls = MODELS.get(loss['type'])
     args = {k: p.default for k, p in inspect.signature(cls.__init__).parameters.items()
             if p.default is not inspect.Parameter.empty}
     args.update({k: v for k, v in loss.items() if k != 'type'})
+    return args
+
+
+def loss_weights(loss: Dict[str, Any]) -> Tuple[Optional[float], Optional[float]]:
+    """(alpha, beta) as the README and metafile give them: the weights the loss uses, None where unused."""
+    args = loss_args(loss)
+    if loss['type'] == 'FGDLoss':
+        return args['alpha_fgd'], args['beta_fgd']
     if loss['type'] == 'DFDLoss':
         alpha = args['alpha'] if (not args['split'] or args['hd_constraint'] is not None) else None
         beta = args['beta'] if (args['split'] and args['ld_constraint'] is not None) else None
@@ -169,6 +180,7 @@ class Facts:
     epochs: Optional[int]
     iters: Optional[int]
     scope: str  # default_scope: the codebase, which gives the task and its metric
+    loss_args: Tuple[Tuple[str, Any], ...] = ()  # the loss's arguments, defaults included (sorted items)
 
 
 @functools.lru_cache(maxsize=None)
@@ -181,7 +193,8 @@ def facts(path: str) -> Facts:
                  teacher=cfg.model.teacher.get('cfg_path') if distill else None,
                  teacher_ckpt=cfg.model.get('teacher_ckpt'), alpha=alpha, beta=beta,
                  epochs=cfg.train_cfg.get('max_epochs'), iters=cfg.train_cfg.get('max_iters'),
-                 scope=cfg.get('default_scope', 'mmdet'))
+                 scope=cfg.get('default_scope', 'mmdet'),
+                 loss_args=tuple(sorted(loss_args(loss.to_dict()).items())) if loss else ())
 
 
 def student_file(student_cfg_path: str) -> Tuple[Optional[str], List[str]]:
@@ -383,6 +396,8 @@ def entry_problems(entry: Dict[str, Any], f: Facts) -> List[str]:
         problems.append(f'Iterations {md["Iterations"]} is not the recipe\'s {f.iters}')
     if f.loss == 'DFDLoss':
         weights = (('alpha', md.get('alpha'), f.alpha), ('beta', md.get('beta'), f.beta))
+    elif f.loss == 'FGDLoss':
+        weights = tuple((name, md.get(name), dict(f.loss_args)[name]) for name in FGD_WEIGHTS)
     else:
         weights = (('Loss Weight', md.get('Loss Weight'), f.alpha),)
     problems += [f'{name} {mine} is not the recipe\'s {theirs}' for name, mine, theirs in weights
@@ -595,6 +610,19 @@ def test_entry_problems_catch_a_wrong_entry():
     for field, bad in wrong.items():
         problems = entry_problems(dict(entry, Metadata=bad), f)
         assert problems and any(field in p for p in problems), (field, problems)
+
+
+def test_entry_problems_catch_a_wrong_fgd_weight():
+    """FGD's metafile entries give its four weights; each is compared with the loaded recipe's loss."""
+    path = osp.join(RECIPES_DIR, 'faster_rcnn', 'fgd_fpn_cascade-mask-x101-dcn_faster-r50_2x_coco.py')
+    entry, f = entries()[path], facts(path)
+    assert entry_problems(entry, f) == []
+    for name in FGD_WEIGHTS:
+        bad = dict(entry['Metadata'], **{name: entry['Metadata'][name] * 2})
+        problems = entry_problems(dict(entry, Metadata=bad), f)
+        assert problems and any(name in p for p in problems), (name, problems)
+    row = _own_row(path)
+    assert any('alpha' in p for p in row_problems(replace(row, alpha=0.001), f))
 
 
 PSPNET = osp.join(RECIPES_DIR, 'pspnet', 'dfd_head_pspnet-r101_pspnet-r18_40k_cityscapes-512x512.py')

@@ -1,4 +1,5 @@
 """MMRazor's single-teacher algorithms, made to refuse training without their teacher and to inherit from it."""
+import contextlib
 import re
 from typing import List, Optional, Sequence, Tuple
 
@@ -32,6 +33,9 @@ class TeacherCheckMixin:
       2021) the DFD paper uses. It runs at the end of ``init_weights``, which the Runner calls before it
       loads a checkpoint, so ``--resume`` and ``load_from`` still win. A named submodule that shares no tensor
       of equal shape with the teacher's is an error.
+    - ``loss`` hands the batch's ``data_samples`` to the distiller while it runs (``data_samples_context`` of
+      :class:`MultiLevelDistiller`), so that losses needing the annotations (FGD: ground-truth boxes) get them;
+      upstream's distill losses see recorded features only.
     """
 
     def __init__(self, teacher_ckpt: Optional[str] = None, allow_random_teacher: bool = False,
@@ -60,11 +64,17 @@ class TeacherCheckMixin:
             self.teacher.eval()  # type: ignore[attr-defined]
         return self
 
-    def loss(self, *args, **kwargs) -> dict:
+    def loss(self, batch_inputs: torch.Tensor, data_samples: Optional[list] = None) -> dict:
         """Upstream's losses, plus two logged entries that are not optimised (no "loss" in their names):
         ``distill.sum``, the whole distill loss, and ``distill.ratio``, its ratio to the task loss (the student's
-        own losses), the first thing to read when a recipe moves to a new model."""
-        losses = super().loss(*args, **kwargs)  # type: ignore[misc]
+        own losses), the first thing to read when a recipe moves to a new model.
+
+        The batch's ``data_samples`` are handed to the distiller for the duration of the call
+        (:meth:`MultiLevelDistiller.data_samples_context`), for the losses that need annotations (FGD's boxes).
+        """
+        context = getattr(self.distiller, 'data_samples_context', None)  # type: ignore[attr-defined]
+        with context(data_samples) if context is not None else contextlib.nullcontext():
+            losses = super().loss(batch_inputs, data_samples)  # type: ignore[misc]
         distill = [_mean(v) for k, v in losses.items() if k.startswith('distill.') and 'loss' in k]
         task = [_mean(v) for k, v in losses.items() if not k.startswith('distill.') and 'loss' in k]
         if distill:

@@ -1,7 +1,8 @@
 """A ConfigurableDistiller that writes the per-level blocks itself and logs named loss terms separately."""
+import contextlib
 import copy
 import inspect
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.logging import MessageHub
@@ -26,7 +27,8 @@ class MultiLevelDistiller(ConfigurableDistiller):
     - connectors ``{key}_{name}{i}`` from each template in ``levels['connectors']``, where the channel
       arguments the template leaves out (``in_channels``/``in_channel``/``student_channels`` and
       ``out_channels``/``out_channel``/``teacher_channels``) are set to the level's channels;
-    - a loss ``{loss_name}_{name}{i}`` from ``levels['loss']``;
+    - a loss ``{loss_name}_{name}{i}`` from ``levels['loss']``, whose channel arguments (the same names; FGD's
+      ``teacher_channels`` sizes its GcBlocks) are filled in the same way where the loss takes them;
     - its forward mapping from ``levels['inputs']``, with ``data_idx`` and connector names filled in.
 
     Hand-written ``connectors``, ``distill_losses`` and ``loss_forward_mappings`` may stand beside ``levels``.
@@ -46,6 +48,15 @@ class MultiLevelDistiller(ConfigurableDistiller):
     ``unknown`` outside a Runner). Unchecked, a NaN feature gives a NaN attention and an all-LD mask, silently.
     The cost is one ``torch.isfinite(x).all()`` (one device synchronisation) per distinct recorded tensor.
 
+    Losses that need the batch's annotations (FGD: the ground-truth boxes) say so with a class attribute
+    ``needs_data_samples = True`` and take a ``data_samples`` forward argument. Recorders only see module outputs,
+    so the algorithm hands the batch to the distiller explicitly: :class:`CheckedFpnTeacherDistill` and
+    :class:`CheckedSingleTeacherDistill` run their whole ``loss`` inside :meth:`data_samples_context`, and
+    :meth:`compute_distill_losses` passes those ``data_samples`` (or the ones given to it as an argument) to
+    exactly the losses that declare the need. The reference lives as long as the ``with`` block, in a plain
+    attribute: it is never in ``state_dict`` and never outlives the iteration. A loss that needs them when none
+    were handed over (MMRazor's own algorithms do not) raises a ``ValueError`` naming the loss and what to use.
+
     Args:
         levels (dict, optional): ``name`` (str), ``indices`` (list of int, or None for recorders that hold
             one tensor), ``student_channels`` and ``teacher_channels`` (int, or a list with one entry per
@@ -63,8 +74,11 @@ class MultiLevelDistiller(ConfigurableDistiller):
             kwargs, level_tags = self._expand_levels(levels, kwargs)
         self._check_records(kwargs.get('loss_forward_mappings') or {}, kwargs.get('student_recorders') or {},
                             kwargs.get('teacher_recorders') or {}, kwargs.get('connectors') or {})
+        self._check_data_sample_losses(kwargs.get('distill_losses') or {}, kwargs.get('loss_forward_mappings') or {})
         super().__init__(**kwargs)
         self.check_finite = check_finite
+        #: the batch's data samples while the algorithm's ``loss`` runs (:meth:`data_samples_context`), else None
+        self._data_samples: Optional[Any] = None
         #: loss name -> level tag ('loss_dfd_fpn0' -> 'fpn0') of the losses ``levels`` writes, for error messages
         self._level_tags = level_tags
 
@@ -103,23 +117,27 @@ class MultiLevelDistiller(ConfigurableDistiller):
         # connector and its input: an unused connector would leave DDP with parameters that get no gradient).
         templates = {k: v for k, v in (levels.get('connectors') or {}).items() if v is not None}
         inputs = {k: v for k, v in levels['inputs'].items() if v is not None}
+
+        def with_channels(template: Dict[str, Any], what: str, i: int, tag: str) -> Dict[str, Any]:
+            """A copy of ``template`` with the channel arguments its type takes and it leaves out filled in."""
+            cfg = copy.deepcopy(dict(template))
+            for args, channels, side in ((STUDENT_CHANNEL_ARGS, s_channels[i], 'student_channels'),
+                                         (TEACHER_CHANNEL_ARGS, t_channels[i], 'teacher_channels')):
+                for arg in [a for a in args if a in _init_args(cfg['type'])]:
+                    if arg not in cfg:
+                        if channels is None:
+                            raise KeyError(f'distiller.levels.{side} is needed to fill {arg} of {what} '
+                                           f'({cfg["type"]}) at level {tag}')
+                        cfg[arg] = channels
+            return cfg
+
         for i, data_idx in enumerate(indices):
             tag = f'{name}{i}'
             for key, template in templates.items():
-                cfg = copy.deepcopy(dict(template))
-                for args, channels, side in ((STUDENT_CHANNEL_ARGS, s_channels[i], 'student_channels'),
-                                             (TEACHER_CHANNEL_ARGS, t_channels[i], 'teacher_channels')):
-                    missing = [a for a in args if a in _init_args(cfg['type'])]
-                    for arg in missing:
-                        if arg not in cfg:
-                            if channels is None:
-                                raise KeyError(f'distiller.levels.{side} is needed to fill {arg} of connector '
-                                               f'{key!r} ({cfg["type"]}) at level {tag}')
-                            cfg[arg] = channels
-                connectors[f'{key}_{tag}'] = cfg
+                connectors[f'{key}_{tag}'] = with_channels(template, f'connector {key!r}', i, tag)
             loss_key = f'{loss_name}_{tag}'
             tags[loss_key] = tag
-            losses[loss_key] = copy.deepcopy(dict(levels['loss']))
+            losses[loss_key] = with_channels(levels['loss'], 'the loss', i, tag)
             mapping = {}
             for arg, record in inputs.items():
                 record = dict(record)
@@ -153,17 +171,54 @@ class MultiLevelDistiller(ConfigurableDistiller):
                     raise KeyError(f'{loss_key}.{arg}: connector {record["connector"]!r} is not among the '
                                    f'connectors {sorted(connectors)}')
 
-    def compute_distill_losses(self) -> Dict[str, Any]:
-        """Compute every configured loss; dict-valued losses become one entry per term."""
+    @staticmethod
+    def _check_data_sample_losses(losses: Dict[str, Any], mappings: Dict[str, Dict[str, Any]]) -> None:
+        """``data_samples`` is the distiller's to pass: a mapping must not wire a record to it."""
+        for loss_key, cfg in losses.items():
+            cls = MODELS.get(cfg['type']) if isinstance(cfg, dict) and isinstance(cfg.get('type'), str) else None
+            if getattr(cls, 'needs_data_samples', False) and 'data_samples' in (mappings.get(loss_key) or {}):
+                raise KeyError(f'{loss_key}.data_samples: {cfg["type"]} receives the batch\'s data samples from the '
+                               'distiller; remove data_samples from its loss_forward_mappings')
+
+    @contextlib.contextmanager
+    def data_samples_context(self, data_samples: Optional[Any]) -> Iterator[None]:
+        """Make the batch's ``data_samples`` available to the losses that need them while the block runs.
+
+        The checked teacher algorithms wrap their ``loss`` in it. The previous value is restored on exit (also on an
+        error), so nothing of a batch stays on the distiller.
+        """
+        previous, self._data_samples = self._data_samples, data_samples
+        try:
+            yield
+        finally:
+            self._data_samples = previous
+
+    def compute_distill_losses(self, data_samples: Optional[Any] = None) -> Dict[str, Any]:
+        """Compute every configured loss; dict-valued losses become one entry per term.
+
+        Args:
+            data_samples (optional): The batch's data samples for the losses that declare ``needs_data_samples``;
+                defaults to those of the enclosing :meth:`data_samples_context`.
+        """
+        if data_samples is None:
+            data_samples = self._data_samples
         losses: Dict[str, Any] = {}
         for loss_name, forward_mappings in self.loss_forward_mappings.items():
             self._check_data_indices(loss_name, forward_mappings)
             if self.check_finite:
                 self._check_finite_records(loss_name, forward_mappings)
+            module = self.distill_losses[loss_name]
+            if getattr(module, 'needs_data_samples', False) and data_samples is None:
+                raise ValueError(
+                    f'{loss_name}: {type(module).__name__} needs the batch\'s annotations (data_samples: ground-truth '
+                    'boxes and image shapes), and none reached the distiller. Use CheckedFpnTeacherDistill or '
+                    'CheckedSingleTeacherDistill (they hand them over), or call compute_distill_losses(data_samples)')
             try:
                 kwargs = {key: self.get_record(**record) for key, record in forward_mappings.items()}
-                loss = self.distill_losses[loss_name](**kwargs)
-            except (ValueError, RuntimeError, IndexError, KeyError) as e:
+                if getattr(module, 'needs_data_samples', False):
+                    kwargs['data_samples'] = data_samples
+                loss = module(**kwargs)
+            except (ValueError, TypeError, RuntimeError, IndexError, KeyError) as e:
                 raise type(e)(f'{loss_name}: {e}') from e
             if isinstance(loss, dict):
                 for term, value in loss.items():
@@ -229,9 +284,9 @@ class MultiLevelDistiller(ConfigurableDistiller):
 
 
 def _init_args(type_name: Any) -> Sequence[str]:
-    """Names of the ``__init__`` arguments of a registered connector type."""
+    """Names of the ``__init__`` arguments of a registered connector or loss type."""
     cls = MODELS.get(type_name) if isinstance(type_name, str) else type_name
     if cls is None:
         # mmengine's own wording, which the tools trace back to the config key (dfd_razor.launch.unregistered_type)
-        raise KeyError(f'{type_name} is not in the mmrazor::model registry (a connector type)')
+        raise KeyError(f'{type_name} is not in the mmrazor::model registry (a connector or loss type)')
     return list(inspect.signature(cls.__init__).parameters)

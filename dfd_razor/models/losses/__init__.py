@@ -1,3 +1,4 @@
 from .dfd_loss import DFDLoss
+from .fgd_loss import FGDLoss
 
-__all__ = ['DFDLoss']
+__all__ = ['DFDLoss', 'FGDLoss']
