@@ -1,0 +1,4 @@
+_base_ = ['../../configs/pairs/rtmdet-m_rtmdet-s_300e_coco.py', '../../configs/methods/cwd_align.py']
+model = dict(distiller=_base_.method)
+# MMYOLO's own CWD weight for this pair (mmyolo::rtmdet/distillation/kd_s_rtmdet_m_neck_300e_coco.py); tau 1
+model['distiller'].levels.loss.update(loss_weight=1)

@@ -1,0 +1,2 @@
+_base_ = ['../../configs/pairs/rtmdet-x_rtmdet-l_300e_coco.py', '../../configs/methods/dfd_align.py']
+model = dict(distiller=_base_.method)

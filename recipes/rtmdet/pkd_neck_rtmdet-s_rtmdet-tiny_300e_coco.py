@@ -1,0 +1,2 @@
+_base_ = ['../../configs/pairs/rtmdet-s_rtmdet-tiny_300e_coco.py', '../../configs/methods/pkd_align.py']
+model = dict(distiller=_base_.method)

@@ -1,0 +1,1 @@
+_base_ = '../../configs/pairs/rtmdet-l_300e_coco.py'

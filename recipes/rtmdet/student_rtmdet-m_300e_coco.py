@@ -1,0 +1,1 @@
+_base_ = '../../configs/pairs/rtmdet-m_300e_coco.py'

@@ -1,0 +1,1 @@
+_base_ = '../../configs/pairs/rtmdet-s_300e_coco.py'

@@ -1,0 +1,2 @@
+_base_ = ['../../configs/pairs/yolov8-m_yolov8-s_500e_coco.py', '../../configs/methods/mgd.py']
+model = dict(distiller=_base_.method)

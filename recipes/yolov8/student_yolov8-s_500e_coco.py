@@ -1,0 +1,1 @@
+_base_ = '../../configs/pairs/yolov8-s_500e_coco.py'
