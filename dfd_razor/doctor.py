@@ -6,13 +6,15 @@ distillation algorithm (``model.loss``), then, for every distill term:
 
 - its value as logged (weighted) and unweighted (divided by the weight the loss module applies), its ratio to
   the task loss, and for DFD the fraction of positions in the HD region;
-- whether its gradient reaches the student module each of its inputs taps, and which connectors;
+- whether its gradient reaches the student module each of its inputs taps, and which connectors (those with
+  parameters: a connector without any, e.g. MMRazor's ``NormConnector`` with a BN without affine parameters, cannot
+  receive gradient and is not checked);
 - whether any of it reaches the teacher;
 
 plus, per loss (level), the recorded student/teacher shapes and the connectors with their parameter counts, and
 the teacher checkpoint's coverage. :attr:`DistillReport.problems` names what would make a distillation run
-silently useless: a zero or non-finite term, a term whose gradient reaches no student module, a connector that
-no term trains, a teacher that receives gradient, a teacher that was not loaded.
+silently useless: a zero or non-finite term, a term whose gradient reaches no student module, a connector with
+parameters that no term trains, a teacher that receives gradient, a teacher that was not loaded.
 """
 import math
 from dataclasses import dataclass, field
@@ -157,6 +159,9 @@ def diagnose(model: nn.Module, data: Dict[str, Any], teacher: str = 'loaded') ->
     term that is zero because every position is HD, an FGD background term that is zero because the boxes cover
     the whole map, or a term without student gradient on maps of at most 4 positions (MGD's random mask can cover
     them all), or a connector without gradient there, is a warning, not a problem: nothing is wired wrong.
+    A connector without parameters (MMRazor's ``NormConnector``: a BN without affine parameters or running
+    statistics, which MMYOLO's RTMDet recipes put on the teacher's maps) has nothing to receive gradient: it is
+    listed with its inputs (0 params) but left out of the gradient checks and of the terms' ``connector_grad``.
 
     Args:
         model (nn.Module): The algorithm, built and initialised (``init_weights``), in train mode.
@@ -214,7 +219,8 @@ def diagnose(model: nn.Module, data: Dict[str, Any], teacher: str = 'loaded') ->
                         ratio=weighted / task_loss if task_loss else float('nan'),
                         student_grad={s: _grads(value, ps) for s, ps in tapped.items()},
                         connector_grad={c: _grads(value, [p for p in distiller.connectors[c].parameters()
-                                                          if p.requires_grad]) for c in connectors},
+                                                          if p.requires_grad]) for c in connectors
+                                        if connectors[c]},  # a parameterless connector cannot receive gradient
                         teacher_grad=_grads(value, teacher_params),
                         hd_fraction=float(stats['hd_fraction']) if 'hd_fraction' in stats else None)
             terms.append(term)
@@ -239,7 +245,7 @@ def diagnose(model: nn.Module, data: Dict[str, Any], teacher: str = 'loaded') ->
                                 f'({", ".join(tapped) or "no student input"})')
             if term.teacher_grad:
                 problems.append(f'{name}: gradient reaches the teacher')
-        for conn in connectors:
+        for conn in [c for c, n_params in connectors.items() if n_params]:  # parameterless ones: not checked
             if not any(t.connector_grad.get(conn) for t in terms if t.loss == loss_name):
                 (warnings if tiny else problems).append(
                     f'{loss_name}: connector {conn} receives no gradient from any term' +

@@ -1,8 +1,11 @@
-"""dfd_razor.doctor: the weight arguments it reads per loss type (the unweighted column and suggested weights)."""
+"""dfd_razor.doctor: the weight arguments it reads per loss type (the unweighted column and suggested weights), and
+which connectors it checks for gradient."""
+import torch
 from mmrazor.registry import MODELS
+from torch import nn
 
 import dfd_razor  # noqa: F401
-from dfd_razor.doctor import _weight_of, weight_args
+from dfd_razor.doctor import _weight_of, diagnose, weight_args
 
 
 def test_weight_args_per_loss_type():
@@ -16,3 +19,73 @@ def test_weight_args_per_loss_type():
         [1e-3, 5e-4, 6e-4, 5e-6]
     pkd = MODELS.build(dict(type='PKDLoss', loss_weight=6.0))
     assert weight_args(pkd) == {'loss_weight': 6.0} and _weight_of(pkd, 'loss_pkd_fpn0') == 6.0
+
+
+class _Toy(nn.Module):
+    """A one-conv 'detector' whose conv the recorders tap."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
+class _ToyAlgorithm(nn.Module):
+    """What :func:`diagnose` reads of an MMRazor algorithm: student, frozen teacher, a ConfigurableDistiller and a
+    ``mode='loss'`` forward that logs the task loss and the ``distill.``-prefixed terms, as SingleTeacherDistill."""
+
+    def __init__(self, teacher_connector: dict) -> None:
+        super().__init__()
+        self.student, self.teacher = _Toy(4), _Toy(8)
+        self.teacher.requires_grad_(False)
+        norm_cfg = dict(type='BN', affine=False, track_running_stats=False)
+        self.distiller = MODELS.build(dict(
+            type='ConfigurableDistiller',
+            student_recorders=dict(feat=dict(type='ModuleOutputs', source='conv')),
+            teacher_recorders=dict(feat=dict(type='ModuleOutputs', source='conv')),
+            connectors=dict(s=dict(type='ConvModuleConnector', in_channel=4, out_channel=8, bias=False,
+                                   norm_cfg=norm_cfg, act_cfg=None), t=teacher_connector),
+            distill_losses=dict(loss_cwd=dict(type='ChannelWiseDivergence', loss_weight=1)),
+            loss_forward_mappings=dict(loss_cwd=dict(
+                preds_S=dict(from_student=True, recorder='feat', connector='s'),
+                preds_T=dict(from_student=False, recorder='feat', connector='t')))))
+        self.distiller.prepare_from_student(self.student)
+        self.distiller.prepare_from_teacher(self.teacher)
+
+    def forward(self, inputs: torch.Tensor, data_samples=None, mode: str = 'loss') -> dict:
+        with self.distiller.teacher_recorders, torch.no_grad():
+            self.teacher(inputs)
+        with self.distiller.student_recorders:
+            out = self.student(inputs)
+        losses = {'loss_task': out.pow(2).mean()}
+        losses.update({f'distill.{k}': v for k, v in self.distiller.compute_distill_losses().items()})
+        return losses
+
+
+def test_parameterless_connector_is_not_checked_for_gradient():
+    """MMYOLO's RTMDet recipes normalise the teacher map with a NormConnector whose BN has no affine parameters:
+    nothing there can receive gradient, and nothing is wired wrong. It is listed (0 params) but not checked; the
+    student-side connector, which has parameters, still is."""
+    norm = dict(type='NormConnector', in_channels=8, norm_cfg=dict(type='BN', affine=False, track_running_stats=False))
+    torch.manual_seed(0)
+    model = _ToyAlgorithm(norm)
+    assert not list(model.distiller.connectors['t'].parameters())
+    report = diagnose(model, dict(inputs=torch.randn(2, 3, 8, 8), data_samples=None))
+    assert report.problems == [] and report.warnings == [], report.table()
+    assert report.losses[0].connectors == {'s': 32, 't': 0}
+    assert report.terms[0].connector_grad == {'s': True}  # the parameterless one is left out, not shown as NO
+    assert report.terms[0].student_grad == {'conv': True}
+
+
+def test_connector_with_parameters_but_no_gradient_is_still_a_problem():
+    """The skip is for connectors without parameters, not for those whose parameters get no gradient (frozen)."""
+    frozen = dict(type='ConvModuleConnector', in_channel=8, out_channel=8, bias=False, act_cfg=None,
+                  norm_cfg=dict(type='BN', affine=False, track_running_stats=False))
+    torch.manual_seed(0)
+    model = _ToyAlgorithm(frozen)
+    model.distiller.connectors['t'].requires_grad_(False)
+    report = diagnose(model, dict(inputs=torch.randn(2, 3, 8, 8), data_samples=None))
+    assert report.problems == ['loss_cwd: connector t receives no gradient from any term'], report.table()
+    assert report.terms[0].connector_grad == {'s': True, 't': False}

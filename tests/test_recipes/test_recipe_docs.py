@@ -1,7 +1,7 @@
 """Recipes, their READMEs, their metafiles and model-index.yml hold together.
 
 Everything is compared with the LOADED configs (``Config.fromfile``, inheritance resolved), never with recipe text:
-alpha/beta from ``model.distiller.levels.loss``, the teacher from ``model.teacher.cfg_path`` and
+alpha/beta from the distill loss (:func:`distill_loss`), the teacher from ``model.teacher.cfg_path`` and
 ``model.teacher_ckpt``, the student by comparing ``model.architecture`` (``model`` for a plain student) and the
 data/schedule keys with the named student config, the schedule from ``train_cfg``. The student config is a
 model-zoo config, or a config of this repository where the recipes deliberately change the zoo's (the PSPNet
@@ -183,11 +183,24 @@ class Facts:
     loss_args: Tuple[Tuple[str, Any], ...] = ()  # the loss's arguments, defaults included (sorted items)
 
 
+def distill_loss(cfg: Config) -> Dict[str, Any]:
+    """The distill loss of a recipe: ``levels.loss`` of our ``MultiLevelDistiller``, or, for MMRazor's plain
+    ``ConfigurableDistiller`` (MMYOLO's own configs, which the ``cwd-mmyolo`` recipes inherit), the one loss its
+    ``distill_losses`` repeat per level; losses that differ between levels are an error."""
+    distiller = cfg.model.distiller
+    if 'levels' in distiller:
+        return distiller.levels.loss
+    losses = list(distiller.distill_losses.values())
+    if not losses or any(loss != losses[0] for loss in losses):
+        raise ValueError(f'model.distiller.distill_losses are not one loss repeated per level: {losses}')
+    return losses[0]
+
+
 @functools.lru_cache(maxsize=None)
 def facts(path: str) -> Facts:
     cfg = load(path)
     distill = 'teacher' in cfg.model
-    loss = cfg.model.distiller.levels.loss if distill else None
+    loss = distill_loss(cfg) if distill else None
     alpha, beta = loss_weights(loss.to_dict()) if loss else (None, None)
     return Facts(path=path, method=stem(path).split('_')[0], loss=loss['type'] if loss else None,
                  teacher=cfg.model.teacher.get('cfg_path') if distill else None,
@@ -492,7 +505,14 @@ def test_no_unused_connector(path):
     An unused connector keeps parameters that get no gradient (distributed training stops on them).
     """
     from dfd_razor.models.losses import DFDLoss
-    levels = load(path).model.distiller.levels
+    distiller = load(path).model.distiller
+    if 'levels' not in distiller:  # MMRazor's ConfigurableDistiller: the connectors the loss mappings name
+        used = {arg.get('connector') for mapping in distiller.loss_forward_mappings.values()
+                for arg in mapping.values()}
+        unused = [k for k, v in (distiller.get('connectors') or {}).items() if v is not None and k not in used]
+        assert not unused, f'{_rel(path)}: connectors {unused} feed no loss input'
+        return
+    levels = distiller.levels
     inputs = {k: v for k, v in levels.inputs.items() if v is not None}
     used = {v.get('connector') for v in inputs.values()}
     unused = [k for k, v in (levels.get('connectors') or {}).items() if v is not None and k not in used]

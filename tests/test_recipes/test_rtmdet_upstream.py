@@ -6,6 +6,11 @@ same neck widths (upstream's connector channels), the same hooks in the same ord
 switch at epoch 280, ``StopDistillHook`` at epoch 280) and ``find_unused_parameters``; the CWD recipes also take
 upstream's CWD weight and temperature. What differs from upstream on purpose (where the maps are tapped and how
 they are normalised, recipes/rtmdet/README.md) is asserted too, so that the README cannot go stale silently.
+
+The ``cwd-mmyolo`` recipes are upstream's configs themselves, with our checked algorithm: loaded, they equal
+upstream's key for key but for the algorithm type, ``custom_imports`` (which registers it) and the student written
+out instead of named by ``cfg_path`` (the same model; ``_scope_`` tags, which inheriting through ``mmyolo::`` adds,
+aside).
 """
 import glob
 import os.path as osp
@@ -13,6 +18,10 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 from mmengine.hub import get_config
+from mmrazor.models.algorithms import FpnTeacherDistill
+from mmrazor.registry import MODELS
+
+import dfd_razor  # noqa: F401  (registers CheckedFpnTeacherDistill)
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 UPSTREAM = {  # our pair -> MMYOLO's distillation config of it
@@ -21,7 +30,9 @@ UPSTREAM = {  # our pair -> MMYOLO's distillation config of it
     'rtmdet-m_rtmdet-s': 'kd_s_rtmdet_m_neck_300e_coco.py',
     'rtmdet-s_rtmdet-tiny': 'kd_tiny_rtmdet_s_neck_300e_coco.py',
 }
-RECIPES = sorted(p for p in glob.glob(osp.join(ROOT, 'recipes', 'rtmdet', '*_neck_*.py')))
+# our recipes (neck outputs, MultiLevelDistiller), and upstream's own recipe with our algorithm (cwd-mmyolo)
+MMYOLO_RECIPES = sorted(glob.glob(osp.join(ROOT, 'recipes', 'rtmdet', 'cwd-mmyolo_neck_*.py')))
+RECIPES = sorted(p for p in glob.glob(osp.join(ROOT, 'recipes', 'rtmdet', '*_neck_*.py')) if p not in MMYOLO_RECIPES)
 
 
 def _plain(node):
@@ -42,11 +53,45 @@ def _upstream(path):
                                     'distillation', UPSTREAM[_pair(path)]))
 
 
-def test_every_upstream_pair_has_the_four_methods():
+def test_every_upstream_pair_has_the_four_methods_and_upstreams_recipe():
     assert sorted({_pair(p) for p in RECIPES}) == sorted(UPSTREAM)
     for pair in UPSTREAM:
         assert sorted(osp.basename(p).split('_')[0] for p in RECIPES if _pair(p) == pair) == \
             ['cwd', 'dfd', 'mgd', 'pkd']
+    assert sorted(_pair(p) for p in MMYOLO_RECIPES) == sorted(UPSTREAM)
+
+
+@pytest.mark.parametrize('path', MMYOLO_RECIPES, ids=osp.basename)
+def test_mmyolo_recipe_is_upstreams_config_with_the_checked_algorithm(path):
+    """Loaded, a cwd-mmyolo recipe is upstream's config key for key, recorders, connectors, losses, mappings,
+    teacher and checkpoint, hooks, schedule and data included, but for three things: the algorithm type, the
+    ``custom_imports`` that registers it, and the student model written out where upstream names it by
+    ``cfg_path`` (the model ``mmengine.hub.get_model`` builds from it, in the same scope)."""
+    ours, theirs = Config.fromfile(path).to_dict(), _upstream(path).to_dict()
+    assert set(ours) == set(theirs) | {'custom_imports'}
+    assert ours['custom_imports'] == dict(imports=['dfd_razor'], allow_failed_imports=False)
+    for key in theirs:
+        if key != 'model':
+            assert _plain(ours[key]) == _plain(theirs[key]), key
+    ours_model, theirs_model = dict(ours['model']), dict(theirs['model'])
+    assert set(ours_model) == set(theirs_model)
+    # the algorithm: ours, in MMRazor's registry and scope, is upstream's FpnTeacherDistill with the teacher checks
+    assert (ours_model.pop('type'), theirs_model.pop('type')) == ('CheckedFpnTeacherDistill', 'FpnTeacherDistill')
+    assert issubclass(MODELS.get('CheckedFpnTeacherDistill'), FpnTeacherDistill)
+    assert ours_model['_scope_'] == theirs_model['_scope_'] == 'mmrazor'
+    # the student: the model upstream's cfg_path names, built in that package's scope as get_model builds it
+    architecture, cfg_path = ours_model.pop('architecture'), theirs_model.pop('architecture')['cfg_path']
+    assert architecture.pop('_scope_') == cfg_path.split('::')[0] == 'mmyolo'
+    assert _plain(architecture) == _plain(get_config(cfg_path).model.to_dict())
+    # everything else of the model, the distiller above all, as upstream
+    assert ours_model == theirs_model
+    distiller = ours_model['distiller']
+    assert {r['source'] for r in distiller['student_recorders'].values()} == \
+        {f'neck.out_layers.{i}.conv' for i in range(3)}
+    assert {c['type'] for c in distiller['connectors'].values()} == {'ConvModuleConnector', 'NormConnector'}
+    # the collate function is restated as upstream has it: no _scope_, which the Runner would hand to the function
+    assert ours['train_dataloader']['collate_fn'] == theirs['train_dataloader']['collate_fn'] == \
+        dict(type='yolov5_collate')
 
 
 @pytest.mark.parametrize('path', RECIPES, ids=osp.basename)
