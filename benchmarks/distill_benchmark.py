@@ -377,7 +377,9 @@ def make_executor(task: str, env: Dict[str, str], work: str, recipe_of: Callable
 
 
 # ---- report ---------------------------------------------------------------------------------------------------
-def write_report(bench: Benchmark, teacher: Dict, command: str, out_dir: str, jobs: int, elapsed: float) -> None:
+def write_report(bench: Benchmark, teacher: Dict, command: str, out_dir: str, jobs: int,
+                 elapsed: Optional[float]) -> None:
+    """The task's tables and PNG; ``elapsed`` is None for tables rewritten from records (--report-only)."""
     spec = TASKS[bench.task]
     label = spec['label']
     first = bench.seeds[0]
@@ -422,8 +424,9 @@ def write_report(bench: Benchmark, teacher: Dict, command: str, out_dir: str, jo
                      f'{r["seconds"]:.0f} |')
     lines += ['', '## Legend', ''] + [f'- {m}: {LEGEND[m]}' for m in bench.methods]
     lines += ['', f'Command: `{command}`, {jobs} job(s) at a time, OMP_NUM_THREADS='
-              f'{os.environ.get("OMP_NUM_THREADS", "unset")}, {os.cpu_count()} CPU cores; {elapsed:.0f} s in this '
-              f'invocation, {bench.reused} runs reused from earlier ones.' +
+              f'{os.environ.get("OMP_NUM_THREADS", "unset")}, {os.cpu_count()} CPU cores; ' +
+              (f'{elapsed:.0f} s in this invocation, {bench.reused} runs reused from earlier ones.' if elapsed is not None
+               else f'these tables were rewritten from the {len(bench.records)} records (--report-only).') +
               (' The s / iter column comes from runs that shared the cores with another run: it is not a cost '
                'comparison (benchmarks/step_cost.py is).' if jobs > 1 else ''),
               f'Diagnostics of every run (distill terms, distill/task ratio, HD fractions): '
@@ -570,11 +573,14 @@ def main() -> None:
         schedule = [f'train_cfg.max_iters={args.iters}', f'train_cfg.val_interval={args.iters}',
                     f'default_hooks.checkpoint.interval={args.iters}'] + bench_spec['short'](args.iters)
     schedule += args.cfg_options
-    command = 'OMP_NUM_THREADS=1 python benchmarks/distill_benchmark.py ' + ' '.join(sys.argv[1:])
+    # the protocol's command (--report-only rewrites its tables; the command that ran the runs is the same without it)
+    command = 'OMP_NUM_THREADS=1 python benchmarks/distill_benchmark.py ' + ' '.join(
+        a for a in sys.argv[1:] if a != '--report-only')
     bench: Benchmark
 
     def report() -> None:
-        write_report(bench, teacher, command, args.out_dir, args.jobs, time.time() - start)
+        write_report(bench, teacher, command, args.out_dir, args.jobs,
+                     None if args.report_only else time.time() - start)
 
     bench = Benchmark(args.task, methods, args.seeds, args.factors, args.max_extend, schedule,
                       osp.relpath(teacher_ckpt, REPO), work,

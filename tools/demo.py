@@ -32,7 +32,10 @@ import re
 import subprocess
 import sys
 import time
+import warnings
 from typing import Dict, List, Optional
+
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated')  # the OpenMMLab packages' imports
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -109,8 +112,6 @@ def last_checkpoint(work_dir: str) -> str:
 
 def count_parameters(recipe_path: str) -> int:
     """Parameters (not buffers) of the model a plain recipe builds, counted on the built model."""
-    import warnings
-    warnings.filterwarnings('ignore', message='pkg_resources is deprecated')  # the OpenMMLab packages' imports
     import dfd_razor  # noqa: F401  (custom_imports, registries)
     from mmengine.config import Config
     from mmengine.registry import MODELS as ROOT_MODELS

@@ -142,7 +142,8 @@ def test_diagnostics_from_a_scalars_file(tmp_path):
 
 
 def test_report_files(tmp_path):
-    bench = make(tmp_path, Counter(), methods=['student', 'dfd'])
+    counter = Counter()
+    bench = make(tmp_path, counter, methods=['student', 'dfd'])
     bench.protocol()
     db.write_report(bench, dict(metric=60.0, extra={}), 'cmd', str(tmp_path), 2, 1.0)
     text = (tmp_path / 'bccd.md').read_text()
@@ -158,6 +159,11 @@ def test_report_files(tmp_path):
     assert partial.sweep_complete('dfd')
     assert 'not a cost comparison' in text
     assert (tmp_path / 'bccd.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    assert '1 s in this invocation' in text
+    db.write_report(bench, dict(metric=60.0, extra={}), 'cmd', str(tmp_path), 2, None)  # --report-only
+    text = (tmp_path / 'bccd.md').read_text()
+    assert f'these tables were rewritten from the {len(counter.calls)} records (--report-only)' in text
+    assert 'in this invocation' not in text
     assert (tmp_path / 'bccd_diagnostics.md').exists()
 
 
