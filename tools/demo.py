@@ -127,6 +127,12 @@ def count_parameters(recipe_path: str) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def inherited_parts(recipe_path: str) -> List[str]:
+    """The student modules a distillation recipe initialises from the teacher (``model.inherit_from_teacher``)."""
+    from mmengine.config import Config
+    return list(Config.fromfile(osp.join(REPO, recipe_path)).model.get('inherit_from_teacher') or [])
+
+
 def run_task(name: str, spec: Dict, work: str, env: Dict[str, str], extra: List[str], phases: Phases) -> Dict:
     """The demo of one task; returns its rows, timings and paths for the report."""
     root = osp.join(work, name)
@@ -225,7 +231,8 @@ def bar_chart(result: Dict, path: str) -> None:
         for x, v in zip(xs, values):
             ax.text(x, v, f'{v:.1f}', ha='center', va='bottom', fontsize=7)
     ax.set_xticks(range(len(cols)), headers(spec))
-    ax.set_title(spec['label'], fontsize=9)
+    ax.set_title(f'{result["name"]}: ' + ('the val split, held out' if spec['held_out'] else 'the training images'),
+                 fontsize=9)
     ax.legend(fontsize=7, loc='lower right')
     fig.tight_layout()
     fig.savefig(path, dpi=90)
@@ -238,15 +245,21 @@ def write_report(result: Dict, command: str) -> str:
     bar_chart(result, chart)
     split = ('the val split, which no model trained on' if spec['held_out'] else
              'the training images (a from-scratch model on this little data scores 0 on held-out images)')
+    inherited = inherited_parts(recipe(spec, 'dfd'))
+    inherit = (f' The DFD student starts from the teacher\'s {" and ".join(inherited)} (the inheriting strategy of '
+               'the paper\'s detection recipes), so part of its gain over the student alone comes from that '
+               'initialisation, not from the feature loss: the `inherit` row of '
+               f'benchmarks/{spec.get("benchmark", "bccd")}.md is that initialisation without any feature loss.'
+               if inherited else '')
     weight = (f'DFD runs at {spec["dfd_factor"]}x its recipe\'s alpha and beta, the factor the held-out benchmark '
               f'picked on val (benchmarks/{spec["benchmark"]}.md): `{" ".join(result["weights"])}`'
               if result['weights'] else "DFD runs at its recipe's weights")
-    lines = [f'# dfd-razor demo: {result["name"]}', '', f'`{command}`', '',
+    lines = [f'# dfd-razor demo: {result["name"]}', '', f'`{command.strip()}`', '',
              f'{spec["label"]}. Scored on {split}. Teacher `{recipe(spec, "teacher")}`, student '
              f'`{recipe(spec, "student")}`, distilled with `{recipe(spec, "dfd")}`; {weight}. The student alone and '
              'the student with DFD share recipe, seed and schedule. The exported DFD student '
              '(tools/export_student.py) is evaluated by the plain student recipe and scores what the distilled one '
-             'does.', ''] + table(result) + [
+             'does.' + inherit, ''] + table(result) + [
              '', '![metrics](metrics.png)', '', '![attention](attention.png)', '',
              'The attention figure follows the paper\'s figure 1 on two evaluation images: the spatial attention of the '
              'teacher, of the student alone and of the student with DFD (one colour scale per row), the disparity '
