@@ -88,3 +88,17 @@ def test_demo_failed_phase_names_it_and_shows_its_log(tmp_path):
     assert f'demo: train the teacher failed (exit status 1); its log: {log}' in proc.stdout
     assert 'batch_size should be a positive integer value' in proc.stdout  # the log's last lines, printed
     assert 'batch_size should be a positive integer value' in open(log).read()
+
+
+def test_demo_verbose_shows_the_logs_live(tmp_path):
+    """--verbose prints every line of each phase's log as it comes, not only a failed phase's last lines."""
+    work = str(tmp_path / 'demo')
+    proc = run(['tools/demo.py', '--task', 'pose', '--work-dir', work, '--verbose', '--cfg-options',
+                'train_dataloader.batch_size=0'], check=False)
+    assert proc.returncode == 1
+    lines = open(osp.join(work, 'pose', 'teacher', 'train.log')).read().splitlines()[1:]  # [0]: the command
+    assert len(lines) > 40, len(lines)  # more than the 30 lines a failure prints anyway
+    assert lines[0] in proc.stdout and lines[len(lines) // 3] in proc.stdout
+    quiet = run(['tools/demo.py', '--task', 'pose', '--work-dir', str(tmp_path / 'q'), '--cfg-options',
+                 'train_dataloader.batch_size=0'], check=False)
+    assert len(quiet.stdout.splitlines()) < 45 < len(proc.stdout.splitlines())  # the bars, the tail, the error
