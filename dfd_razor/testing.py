@@ -164,3 +164,14 @@ def tiny_batch(task: str, size: int = 128, batch_size: int = 1, with_mask: bool 
             samples.append(sample)
         return dict(inputs=inputs, data_samples=samples)
     raise ValueError(f'tiny_batch: no batch maker for task {task!r}; known: mmdet, mmyolo, mmpose, mmseg')
+
+
+def clone_state(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """A detached copy of a state dict, to compare a model's weights before and after something happens."""
+    from collections import OrderedDict
+    return OrderedDict((k, v.detach().clone()) for k, v in state.items())
+
+
+def states_equal(a: Dict[str, torch.Tensor], b: Dict[str, torch.Tensor]) -> bool:
+    """Whether two state dicts hold the same keys and exactly equal tensors."""
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

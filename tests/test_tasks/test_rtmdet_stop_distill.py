@@ -10,14 +10,12 @@ pipeline (no mosaic) runs, the connectors no longer change while the student sti
 """
 import os
 import os.path as osp
-from collections import OrderedDict
 
 import pytest
-import torch
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from dfd_razor.testing import load_recipe, make_teacher_checkpoint, offline_options
+from dfd_razor.testing import clone_state, load_recipe, make_teacher_checkpoint, offline_options, states_equal
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 RECIPE = osp.join(ROOT, 'recipes', 'rtmdet', 'dfd_neck_rtmdet-s_rtmdet-tiny_300e_coco.py')
@@ -58,16 +56,8 @@ class Probe(Hook):
         self.logged[-1].update(k for k in outputs if k.startswith('distill.'))
 
     def after_train_epoch(self, runner):
-        self.connectors.append(_clone(runner.model.distiller.connectors.state_dict()))
-        self.students.append(_clone(runner.model.student.state_dict()))
-
-
-def _clone(state):
-    return OrderedDict((k, v.detach().clone()) for k, v in state.items())
-
-
-def _equal(a, b):
-    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+        self.connectors.append(clone_state(runner.model.distiller.connectors.state_dict()))
+        self.students.append(clone_state(runner.model.student.state_dict()))
 
 
 @pytest.mark.skipif(not osp.isdir(TINY_COCO), reason=f'tiny_coco not found at {TINY_COCO}')
@@ -110,6 +100,6 @@ def test_rtmdet_recipe_stops_distilling_with_the_stage2_switch(tmp_path):
     # from the stop epoch: no distill term, the stage-2 pipeline, connectors frozen, the student still training
     assert probe.logged[stop] == set()
     assert 'Mosaic' not in probe.pipelines[stop]
-    assert not _equal(probe.connectors[stop - 2], probe.connectors[stop - 1])
-    assert _equal(probe.connectors[stop - 1], probe.connectors[stop])
-    assert not _equal(probe.students[stop - 1], probe.students[stop])
+    assert not states_equal(probe.connectors[stop - 2], probe.connectors[stop - 1])
+    assert states_equal(probe.connectors[stop - 1], probe.connectors[stop])
+    assert not states_equal(probe.students[stop - 1], probe.students[stop])

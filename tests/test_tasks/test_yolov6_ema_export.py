@@ -9,10 +9,8 @@ the plain student recipe's model.
 """
 import os
 import os.path as osp
-from collections import OrderedDict
 
 import pytest
-import torch
 from mmengine.hooks import EMAHook, Hook
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
@@ -20,7 +18,7 @@ from mmengine.runner.checkpoint import CheckpointLoader
 from mmrazor.registry import MODELS
 
 from dfd_razor.export import student_state_dict
-from dfd_razor.testing import load_recipe, make_teacher_checkpoint, offline_options
+from dfd_razor.testing import clone_state, load_recipe, make_teacher_checkpoint, offline_options, states_equal
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 RECIPE = osp.join(ROOT, 'recipes', 'yolov6', 'dfd_neck_yolov6-s_yolov6-t_300e_coco.py')
@@ -56,22 +54,14 @@ class Probe(Hook):
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         ema_hook = next(h for h in runner.hooks if isinstance(h, EMAHook))
-        self.ema = _clone(ema_hook.ema_model.module.student.state_dict())
-        self.raw = _clone(runner.model.student.state_dict())
+        self.ema = clone_state(ema_hook.ema_model.module.student.state_dict())
+        self.raw = clone_state(runner.model.student.state_dict())
 
     def before_val_epoch(self, runner):
-        self.evaluated = _clone(runner.model.student.state_dict())
+        self.evaluated = clone_state(runner.model.student.state_dict())
 
     def after_val_epoch(self, runner, metrics=None):
         self.metrics = metrics
-
-
-def _clone(state):
-    return OrderedDict((k, v.detach().clone()) for k, v in state.items())
-
-
-def _equal(a, b):
-    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 @pytest.mark.skipif(not osp.isdir(TINY_COCO), reason=f'tiny_coco not found at {TINY_COCO}')
@@ -111,17 +101,17 @@ def test_yolov6_recipe_trains_with_mmyolo_hooks_and_exports_the_ema_student(tmp_
     assert 'Mosaic' in probe.pipelines[0] and 'Mosaic' not in probe.pipelines[1]
     assert 'LetterResize' in probe.pipelines[1]
     # Validation evaluated the student's EMA weights (not the last iteration's), and the metric was computed.
-    assert probe.evaluated is not None and _equal(probe.evaluated, probe.ema)
-    assert not _equal(probe.ema, probe.raw)
+    assert probe.evaluated is not None and states_equal(probe.evaluated, probe.ema)
+    assert not states_equal(probe.ema, probe.raw)
     assert 'coco/bbox_mAP' in probe.metrics
     assert all(0 <= v <= 100 for k, v in probe.metrics.items() if k.startswith('coco/bbox_mAP'))
 
     ckpt = CheckpointLoader.load_checkpoint(str(tmp_path / 'work' / 'epoch_2.pth'), map_location='cpu')
     assert 'ema_state_dict' in ckpt
     exported = student_state_dict(ckpt)
-    assert _equal(exported, probe.ema)
-    assert _equal(student_state_dict(ckpt, use_ema=False), probe.raw)
-    assert _equal(student_state_dict(str(tmp_path / 'work' / 'epoch_2.pth')), probe.ema)  # from a path
+    assert states_equal(exported, probe.ema)
+    assert states_equal(student_state_dict(ckpt, use_ema=False), probe.raw)
+    assert states_equal(student_state_dict(str(tmp_path / 'work' / 'epoch_2.pth')), probe.ema)  # from a path
     assert not any(k.startswith(('teacher.', 'distiller.', 'architecture.', 'module.')) for k in exported)
 
     student_cfg = load_recipe(STUDENT_RECIPE)
