@@ -1,6 +1,6 @@
 """Helpers for smoke-testing recipes offline: the same overrides a user would pass, applied from Python."""
 import os.path as osp
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 from mmengine.config import Config, ConfigDict
@@ -175,3 +175,18 @@ def clone_state(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
 def states_equal(a: Dict[str, torch.Tensor], b: Dict[str, torch.Tensor]) -> bool:
     """Whether two state dicts hold the same keys and exactly equal tensors."""
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def shrink_sizes(node: Any, factor: float, keys: Sequence[str]) -> None:
+    """Scale, in place, every image size under ``keys`` (an int or a tuple of ints; None is left alone) in a
+    nested config node such as a pipeline, so that a real recipe's Runner test trains on small images."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in keys and value is not None:
+                node[key] = (int(value * factor) if isinstance(value, int) else
+                             type(value)(int(v * factor) for v in value))
+            else:
+                shrink_sizes(value, factor, keys)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            shrink_sizes(value, factor, keys)

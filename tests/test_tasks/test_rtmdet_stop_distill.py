@@ -15,7 +15,8 @@ import pytest
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from dfd_razor.testing import clone_state, load_recipe, make_teacher_checkpoint, offline_options, states_equal
+from dfd_razor.testing import (clone_state, load_recipe, make_teacher_checkpoint, offline_options, shrink_sizes,
+                               states_equal)
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 RECIPE = osp.join(ROOT, 'recipes', 'rtmdet', 'dfd_neck_rtmdet-s_rtmdet-tiny_300e_coco.py')
@@ -24,18 +25,7 @@ SCALE = 160  # instead of 640: image sizes in the pipelines are scaled by SCALE 
 EPOCHS = 3
 
 
-def _shrink(node, factor):
-    """Scale the image sizes of MMYOLO's RTMDet pipelines in place."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in ('img_scale', 'scale', 'crop_size', 'size') and value is not None:
-                node[key] = (int(value * factor) if isinstance(value, int) else
-                             type(value)(int(v * factor) for v in value))
-            else:
-                _shrink(value, factor)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            _shrink(value, factor)
+SIZE_KEYS = ('img_scale', 'scale', 'crop_size', 'size')  # the pipelines' image sizes, shrunk for a CPU Runner
 
 
 class Probe(Hook):
@@ -83,8 +73,8 @@ def test_rtmdet_recipe_stops_distilling_with_the_stage2_switch(tmp_path):
         'default_hooks.checkpoint.save_last': False,
     })
     cfg = load_recipe(RECIPE, options)
-    _shrink(cfg.train_dataloader, SCALE / 640)
-    _shrink(cfg.custom_hooks, SCALE / 640)
+    shrink_sizes(cfg.train_dataloader, SCALE / 640, SIZE_KEYS)
+    shrink_sizes(cfg.custom_hooks, SCALE / 640, SIZE_KEYS)
 
     runner = Runner.from_cfg(cfg)
     probe = Probe()

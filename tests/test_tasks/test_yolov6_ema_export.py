@@ -18,7 +18,8 @@ from mmengine.runner.checkpoint import CheckpointLoader
 from mmrazor.registry import MODELS
 
 from dfd_razor.export import student_state_dict
-from dfd_razor.testing import clone_state, load_recipe, make_teacher_checkpoint, offline_options, states_equal
+from dfd_razor.testing import (clone_state, load_recipe, make_teacher_checkpoint, offline_options, shrink_sizes,
+                               states_equal)
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 RECIPE = osp.join(ROOT, 'recipes', 'yolov6', 'dfd_neck_yolov6-s_yolov6-t_300e_coco.py')
@@ -27,18 +28,7 @@ TINY_COCO = osp.join(os.environ.get('DFD_DATA_ROOT', osp.join(ROOT, '..', 'share
 SCALE = 160  # instead of 640: image sizes in the pipelines are scaled by SCALE / 640
 
 
-def _shrink(node, factor):
-    """Scale the image sizes of MMYOLO pipelines (img_scale, scale, border, img_size) in place."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in ('img_scale', 'scale', 'border', 'img_size'):
-                node[key] = (int(value * factor) if isinstance(value, int) else
-                             type(value)(int(v * factor) for v in value))
-            else:
-                _shrink(value, factor)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            _shrink(value, factor)
+SIZE_KEYS = ('img_scale', 'scale', 'border', 'img_size')  # the pipelines' image sizes, shrunk for a CPU Runner
 
 
 class Probe(Hook):
@@ -87,9 +77,9 @@ def test_yolov6_recipe_trains_with_mmyolo_hooks_and_exports_the_ema_student(tmp_
         'optim_wrapper.optimizer.batch_size_per_gpu': 2,
     })
     cfg = load_recipe(RECIPE, options)
-    _shrink(cfg.train_dataloader, SCALE / 640)
-    _shrink(cfg.val_dataloader, SCALE / 640)
-    _shrink(cfg.custom_hooks, SCALE / 640)
+    shrink_sizes(cfg.train_dataloader, SCALE / 640, SIZE_KEYS)
+    shrink_sizes(cfg.val_dataloader, SCALE / 640, SIZE_KEYS)
+    shrink_sizes(cfg.custom_hooks, SCALE / 640, SIZE_KEYS)
     assert [h['type'] for h in cfg.custom_hooks] == ['EMAHook', 'mmdet.PipelineSwitchHook']
 
     runner = Runner.from_cfg(cfg)
