@@ -431,6 +431,7 @@ def write_report(bench: Benchmark, teacher: Dict, command: str, out_dir: str, jo
                'comparison (benchmarks/step_cost.py is).' if jobs > 1 else ''),
               f'Diagnostics of every run (distill terms, distill/task ratio, HD fractions): '
               f'[{bench.task}_diagnostics.md]({bench.task}_diagnostics.md).', '']
+    os.makedirs(out_dir, exist_ok=True)
     with open(osp.join(out_dir, f'{bench.task}.md'), 'w') as f:
         f.write('\n'.join(lines))
     write_diagnostics(bench, osp.join(out_dir, f'{bench.task}_diagnostics.md'))
@@ -515,6 +516,13 @@ def plot(bench: Benchmark, path: str, teacher: Dict) -> None:
     plt.close(fig)
 
 
+def require_records(bench: Benchmark) -> None:
+    """--report-only over no reusable record would write empty tables over the real ones: stop and say where."""
+    if not bench.records:
+        raise SystemExit(f'--report-only: no record in {bench.records_dir} matches these options and this '
+                         f'teacher (the records are read from <out-dir>/runs/{bench.task})')
+
+
 def main() -> None:
     from dfd_razor.data import resolve_data_root
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -589,6 +597,7 @@ def main() -> None:
     bench.execute = make_executor(args.task, env, work, bench.recipe)
     if args.report_only:
         bench.load_finished()
+        require_records(bench)
     else:
         bench.protocol()
     report()

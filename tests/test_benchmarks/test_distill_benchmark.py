@@ -239,3 +239,6 @@ def test_load_finished_reads_back_every_reusable_record(tmp_path):
     other = make(tmp_path, Counter(), base=['train_cfg.max_iters=3'], methods=['student', 'dfd', 'pkd'])
     other.load_finished()
     assert other.records == {}  # other options: nothing to reuse
+    with pytest.raises(SystemExit, match=r'no record in .* matches these options'):
+        db.require_records(other)  # --report-only would otherwise overwrite the tables with empty ones
+    db.require_records(again)
