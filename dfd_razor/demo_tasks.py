@@ -22,8 +22,8 @@ _CAMVID = dict(data=['camvid'], pair='pspnet-r18_pspnet-r18q_200i_camvid', locat
 
 TASKS: Dict[str, Dict] = {
     # tools/demo.py's tasks. `dfd_factor` multiplies the DFD recipe's alpha and beta: the factor the held-out
-    # benchmark picked on val for the same pair (benchmarks/<benchmark>.md; 1 where it has not run), `figure` the
-    # val items and level of the attention figure.
+    # benchmark picked on val for the same pair (benchmarks/<benchmark>.md; tests/test_demo_tasks.py checks it),
+    # `figure` the val items and level of the attention figure.
     'det': dict(_BCCD, teacher='teacher_retina-r18_800i_bccd.py', dfd_factor=10, benchmark='bccd',
                 figure=dict(val_index=[0, 6], level=0)),
     'seg': dict(_CAMVID, dfd_factor=1, benchmark='camvid', figure=dict(val_index=[0, 3], level=0)),

@@ -253,7 +253,9 @@ def write_report(result: Dict, command: str) -> str:
                if inherited else '')
     weight = (f'DFD runs at {spec["dfd_factor"]}x its recipe\'s alpha and beta, the factor the held-out benchmark '
               f'picked on val (benchmarks/{spec["benchmark"]}.md): `{" ".join(result["weights"])}`'
-              if result['weights'] else "DFD runs at its recipe's weights")
+              if result['weights'] else "DFD runs at its recipe's weights" +
+              (f', the factor (x1) the held-out benchmark picked on val (benchmarks/{spec["benchmark"]}.md)'
+               if spec.get('benchmark') else ''))
     lines = [f'# dfd-razor demo: {result["name"]}', '', f'`{command.strip()}`', '',
              f'{spec["label"]}. Scored on {split}. Teacher `{recipe(spec, "teacher")}`, student '
              f'`{recipe(spec, "student")}`, distilled with `{recipe(spec, "dfd")}`; {weight}. The student alone and '
