@@ -57,6 +57,8 @@ METHODS: Dict[str, Tuple[str, Sequence[str], Sequence[str]]] = {
     'dfd_norm': ('dfd', ['alpha', 'beta'], [LOSS + 'normalize=True']),
 }
 VARIANTS = ('dfd_split', 'dfd_batch', 'dfd_norm')  # tested at their picked weight only
+FACTORS = (0.1, 1.0, 10.0)  # the protocol's sweep of each method's default weight (--factors)
+MAX_EXTEND = 2  # x10 steps past FACTORS, per side, while the best is at an end (--max-extend)
 LEGEND = {
     'student': 'the student recipe alone, from scratch',
     'inherit': "the distillation recipes' initialisation (inheriting strategy: the teacher's neck and head), no "
@@ -530,8 +532,8 @@ def main() -> None:
     parser.add_argument('--methods', nargs='+', choices=['student', 'inherit'] + list(METHODS),
                         help='default: every row that applies to the task')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    parser.add_argument('--factors', type=float, nargs='+', default=[0.1, 1.0, 10.0])
-    parser.add_argument('--max-extend', type=int, default=2, help='x10 steps past the range, per side')
+    parser.add_argument('--factors', type=float, nargs='+', default=list(FACTORS))
+    parser.add_argument('--max-extend', type=int, default=MAX_EXTEND, help='x10 steps past the range, per side')
     parser.add_argument('--iters', type=int, help='student training iterations (default: the recipe\'s schedule)')
     parser.add_argument('--jobs', type=int, default=2, help='runs at a time (each should get OMP_NUM_THREADS=1)')
     parser.add_argument('--teacher', help='teacher checkpoint to use (default: the demo\'s cached teacher, trained '

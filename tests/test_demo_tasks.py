@@ -73,7 +73,7 @@ def test_demo_dfd_weight_is_the_benchmarks_pick():
             if m:
                 record = json.load(open(osp.join(runs, name)))
                 sweep[float(m.group(1))] = record['metric'] if record['status'] == 'ok' else None
-        complete = len(sweep) >= 3 and bench.extension(sweep, [0.1, 1.0, 10.0], 2) is None
+        complete = len(sweep) >= 3 and bench.extension(sweep, bench.FACTORS, bench.MAX_EXTEND) is None
         expected = bench.pick(sweep) if complete else 1  # 1 until the benchmark's sweep is complete
         assert TASKS[task]['dfd_factor'] == expected, (task, sweep)
     loss = 'model.distiller.levels.loss.'
