@@ -11,8 +11,9 @@ TASK ?= det
 install:
 	bash tools/install.sh
 
+# two pytest-xdist workers, one thread each (tests/conftest.py): this project's machines have 2 cores
 test: install
-	$(PY) -m pytest tests -q
+	$(PY) -m pytest tests -q -n 2
 
 bench-cost: install
 	$(PY) benchmarks/step_cost.py

@@ -6,7 +6,7 @@ the failure without it. Each process that runs a recipe imports ``dfd_razor`` be
 ``custom_imports = dict(imports=['dfd_razor'])``, which covers ``mim train`` and every torchrun worker, since
 mmengine applies ``custom_imports`` when it reads the config, before the model registry is touched.
 
-Fixes:
+The four fixes (:data:`FIXES`, in the order :func:`apply` applies them):
 
 1. ``mmrazor_quantization``: ``import mmrazor.models`` fails on torch 2.x ("`torch>=1.13` is not installed
    properly", mmrazor #615/#632). At import, mmrazor builds quantization backend configs with fuser helpers
@@ -32,13 +32,9 @@ Fixes:
    download URLs (:data:`TORCHVISION_URLS`) and load them through mmengine's HTTP loader, which reads the
    torch hub cache first, so an offline machine with the file in ``$TORCH_HOME/hub/checkpoints`` works. An
    unknown name is an error that names it.
-5. ``dfd_razor_configs``: mmengine resolves ``_base_ = 'pkg::path'`` only for the OpenMMLab packages it lists
-   (``MODULE2PACKAGE``), through a ``.mim`` folder that editable installs lack. ``dfd_razor::PATH`` is resolved
-   here to this project's shared configs (``configs/PATH``: ``dfd_razor::methods/dfd.py``,
-   ``dfd_razor::algorithms/fpn_teacher.py``, ``dfd_razor::pairs/...``), so that a recipe outside the repository
-   inherits them without an absolute path, as ``mmdet::`` works. Unlike ``mmdet::``, no ``_scope_`` is forced
-   on the inherited dicts: they are read as a relative base would be (the shared parts set ``_scope_`` where
-   they need one). Any other prefix goes to mmengine unchanged.
+
+The ``dfd_razor::`` config prefix, also installed at ``import dfd_razor``, is no compatibility fix: it is a
+feature of this package, in :mod:`dfd_razor.config_prefix`.
 """
 import importlib.abc
 import importlib.machinery
@@ -212,49 +208,11 @@ def _fix_torchvision_urls() -> None:
     CheckpointLoader.register_scheme(prefixes='torchvision://', loader=_load_from_torchvision, force=True)
 
 
-# ---- 5. dfd_razor:: config prefix ---------------------------------------------------------------------------
-CONFIG_PREFIX = 'dfd_razor::'
-
-
-def shared_configs_dir() -> str:
-    """Where ``dfd_razor::`` points: the package's ``.mim/configs`` if installed with one, else the repository's
-    ``configs/`` beside the package (editable installs, a checkout on ``PYTHONPATH``)."""
-    import os.path as osp
-    package = osp.dirname(osp.abspath(__file__))
-    for candidate in (osp.join(package, '.mim', 'configs'), osp.join(osp.dirname(package), 'configs')):
-        if osp.isdir(candidate):
-            return candidate
-    raise FileNotFoundError(f'dfd_razor::: no shared configs folder beside {package}')
-
-
-def _fix_dfd_razor_configs() -> None:
-    import os.path as osp
-
-    from mmengine.config import Config
-    if getattr(Config._get_cfg_path, '_dfd_razor', False):
-        return
-    upstream = Config._get_cfg_path
-
-    def _get_cfg_path(cfg_path: str, filename: str):
-        if cfg_path.startswith(CONFIG_PREFIX):
-            rel = cfg_path[len(CONFIG_PREFIX):]
-            path = osp.join(shared_configs_dir(), rel)
-            if not osp.isfile(path):
-                raise FileNotFoundError(f'{cfg_path} (in {filename}): dfd_razor has no shared config {rel} '
-                                        f'(looked in {shared_configs_dir()})')
-            return path, None
-        return upstream(cfg_path, filename)
-
-    _get_cfg_path._dfd_razor = True  # type: ignore[attr-defined]
-    Config._get_cfg_path = staticmethod(_get_cfg_path)
-
-
 FIXES: Dict[str, Callable[[], None]] = {
     'mmrazor_quantization': _fix_mmrazor_quantization,
     'checkpoint_globals': _fix_checkpoint_globals,
     'mmpose_torchvision': _fix_mmpose_torchvision,
     'torchvision_urls': _fix_torchvision_urls,
-    'dfd_razor_configs': _fix_dfd_razor_configs,
 }
 
 

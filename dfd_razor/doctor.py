@@ -11,7 +11,9 @@ distillation algorithm (``model.loss``), then, for every distill term:
   receive gradient and is not checked);
 - whether any of it reaches the teacher;
 
-plus, per loss (level), the recorded student/teacher shapes and the connectors with their parameter counts, and
+plus, per loss (level), the recorded student/teacher shapes and the connectors with their parameter counts, which
+student module reads each tapped map in the same forward (:mod:`dfd_razor.tap_check`: a map no module reads as it
+is, such as one upstream of a decoder's fusion, is a warning naming the module the classifier reads instead), and
 the teacher checkpoint's coverage. :attr:`DistillReport.problems` names what would make a distillation run
 silently useless: a zero or non-finite term, a term whose gradient reaches no student module, a connector with
 parameters that no term trains, a teacher that receives gradient, a teacher that was not loaded.
@@ -23,12 +25,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import torch
 from torch import Tensor, nn
 
-#: Attributes of loss modules that hold the weight their output is multiplied by, in the order looked up
-#: (PKD and CWD: loss_weight, MGD: alpha_mgd; DFDLoss has two, alpha and beta, see :func:`weight_args`).
-WEIGHT_ATTRS = ('loss_weight', 'alpha_mgd', 'alpha')
-#: FGDLoss's terms (loss name suffixes) and the weight argument of each
-FGD_TERMS = {'fg': 'alpha_fgd', 'bg': 'beta_fgd', 'attention': 'gamma_fgd', 'global': 'lambda_fgd'}
-
+from .models.losses.weights import term_weight, weight_values
+from .tap_check import TapCheck, student_taps, tap_checks, trace_modules
 
 @dataclass
 class LossInputs:
@@ -64,6 +62,7 @@ class DistillReport:
     teacher: str  # what was loaded into the teacher
     problems: List[str] = field(default_factory=list)
     warnings: List[str] = field(default_factory=list)
+    taps: List[TapCheck] = field(default_factory=list)  # who reads each tapped student map (tap_check)
 
     @property
     def distill_loss(self) -> float:
@@ -91,6 +90,9 @@ class DistillReport:
             out.append(f'{t.name:34} {t.weighted:>10.4g} {t.weight if t.weight is not None else float("nan"):>9.3g} '
                        f'{t.unweighted if t.unweighted is not None else float("nan"):>11.4g} {t.ratio:>8.3g} '
                        f'{"" if t.hd_fraction is None else f"{t.hd_fraction:.2f}":>6}  {grads}')
+        if self.taps:
+            out += ['', 'taps (who reads each tapped student map in the forward):']
+            out += [f'  {t.label}: {t.describe()}' for t in self.taps]
         out += ['', f'teacher: {self.teacher}']
         out += [''] + [f'warning: {w}' for w in self.warnings]
         out += [f'PROBLEM: {p}' for p in self.problems] or ['no problem found']
@@ -104,28 +106,20 @@ def _value(v: Any) -> Tensor:
 
 
 def weight_args(module: nn.Module) -> Dict[str, float]:
-    """The weight arguments of a loss module: ``{'alpha', 'beta'}`` for DFDLoss (HD and LD), FGDLoss's four
-    (:data:`FGD_TERMS`), else the first of
-    :data:`WEIGHT_ATTRS` it has; empty when it has none."""
-    if hasattr(module, 'alpha') and hasattr(module, 'beta') and hasattr(module, 'split'):  # DFDLoss
-        return {'alpha': float(module.alpha), 'beta': float(module.beta)}
-    if all(hasattr(module, k) for k in FGD_TERMS.values()):  # FGDLoss: one weight per term
-        return {k: float(getattr(module, k)) for k in FGD_TERMS.values()}
-    for attr in WEIGHT_ATTRS:
-        if isinstance(getattr(module, attr, None), (int, float)):
-            return {attr: float(getattr(module, attr))}
-    return {}
+    """The weight arguments of a loss module and their values, as the loss declares them
+    (:func:`dfd_razor.models.losses.declared_weights`); empty for a loss that declares none."""
+    try:
+        return weight_values(module)
+    except KeyError:
+        return {}
 
 
 def _weight_of(module: nn.Module, term: str) -> Optional[float]:
-    """The weight a loss module multiplies its output (or, for DFD, the named term: LD by beta) by."""
-    weights = weight_args(module)
-    if 'beta' in weights and term.endswith('_ld'):
-        return weights['beta']
-    for suffix, arg in FGD_TERMS.items():
-        if arg in weights and term.endswith(f'_{suffix}'):
-            return weights[arg]
-    return next(iter(weights.values()), None)
+    """The weight a loss module multiplied the logged ``term`` by (its declaration), None where none is declared."""
+    try:
+        return term_weight(module, term)
+    except KeyError:
+        return None
 
 
 def _describe(record: Any) -> str:
@@ -172,7 +166,9 @@ def diagnose(model: nn.Module, data: Dict[str, Any], teacher: str = 'loaded') ->
         DistillReport: the tables and the problems found (empty when none).
     """
     distiller = model.distiller
-    losses = model(**data, mode='loss')
+    with trace_modules(model.student) as calls:  # which module reads each tapped map (tap_check)
+        losses = model(**data, mode='loss')
+        taps = tap_checks(calls, student_taps(distiller))
     problems: List[str] = []
     warnings: List[str] = []
     task = {k: _value(v) for k, v in losses.items() if 'loss' in k and not k.startswith('distill.')}
@@ -254,7 +250,8 @@ def diagnose(model: nn.Module, data: Dict[str, Any], teacher: str = 'loaded') ->
         problems.append('no distill term was computed')
     if teacher.startswith('random'):
         warnings.append('the teacher is random: the values say nothing about a trained teacher')
-    return DistillReport(loss_infos, terms, task_loss, teacher, problems, warnings)
+    warnings += [t.warning() for t in taps if not t.ok]
+    return DistillReport(loss_infos, terms, task_loss, teacher, problems, warnings, taps)
 
 
 def suggested_weights(model: nn.Module, report: DistillReport, ratio: float) -> Dict[str, Dict[str, float]]:

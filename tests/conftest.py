@@ -1,4 +1,12 @@
-import dfd_razor  # noqa: F401  (compatibility fixes before any mmrazor import in the tests)
+import os
+
+# Under pytest-xdist (`make test` runs 2 workers on this project's 2-core machines) each worker computes with one
+# thread unless the caller chose a count: two workers with a thread each fill the cores without oversubscribing them.
+# Set before torch is imported, so that OpenMP reads it.
+if os.environ.get('PYTEST_XDIST_WORKER') and 'OMP_NUM_THREADS' not in os.environ:
+    os.environ['OMP_NUM_THREADS'] = '1'
+
+import dfd_razor  # noqa: E402,F401  (compatibility fixes before any mmrazor import in the tests)
 
 import logging  # noqa: E402
 
@@ -18,3 +26,13 @@ def _restore_default_scope():
     yield
     DefaultScope._instance_dict.clear()
     DefaultScope._instance_dict.update(before)
+
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'slow: runs for a minute or more; collected first, so that the two xdist '
+                                       'workers of `make test` do not end with one long test left on one of them')
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``slow`` first (stable otherwise): xdist hands tests out in collection order."""
+    items.sort(key=lambda item: item.get_closest_marker('slow') is None)

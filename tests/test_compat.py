@@ -73,9 +73,10 @@ def run_py(code, mode, tmp_path, env=None, timeout=240):
     return result
 
 
-def test_fixes_are_the_five_documented_ones():
+def test_fixes_are_the_four_documented_ones():
+    # the dfd_razor:: config prefix is no fix: dfd_razor.config_prefix, tests/test_config_prefix.py
     assert list(compat.FIXES) == ['mmrazor_quantization', 'checkpoint_globals', 'mmpose_torchvision',
-                                  'torchvision_urls', 'dfd_razor_configs']
+                                  'torchvision_urls']
     assert compat.apply() == list(compat.FIXES)  # idempotent: applied once at import, nothing more now
     assert dfd_razor.compat.APPLIED == list(compat.FIXES)
 
@@ -407,39 +408,3 @@ def test_startup_hook_lets_mmrazor_train_accept_local_rank(tmp_path):
     assert 'unrecognized arguments' not in with_hook.stderr
     assert 'missing_config.py' in with_hook.stderr  # it got past argparse, to reading the (missing) config
 
-
-# ---- 5. dfd_razor_configs ---------------------------------------------------------------------------------
-_OUTSIDE_RECIPE = """
-open('my_recipe.py', 'w').write(
-    "_base_ = ['dfd_razor::pairs/retina-r18_retina-r18q_300i_bccd.py', 'dfd_razor::methods/pkd.py']\\n"
-    "model = dict(distiller=_base_.method)\\n")
-from mmengine.config import Config
-try:
-    cfg = Config.fromfile('my_recipe.py', import_custom_modules=False)
-    result['ok'] = [cfg.model.type, cfg.model.distiller.levels.loss.type, cfg.model.teacher_ckpt,
-                    cfg.model.architecture.backbone.base_channels, cfg.model.get('_scope_')]
-except Exception as e:
-    result['error'] = f'{type(e).__name__}: {e}'
-try:
-    Config.fromfile(open('bad.py', 'w').write("_base_ = 'dfd_razor::methods/nope.py'\\n") and 'bad.py')
-except Exception as e:
-    result['missing'] = f'{type(e).__name__}: {e}'
-"""
-
-
-def test_dfd_razor_configs_without_fix_fails(tmp_path):
-    result = run_py(_OUTSIDE_RECIPE, 'none', tmp_path)
-    assert 'ok' not in result and 'dfd_razor' in result['error']
-
-
-@pytest.mark.parametrize('mode', ['dfd_razor_configs', 'package'])
-def test_dfd_razor_configs_reach_the_shared_configs_from_anywhere(tmp_path, mode):
-    result = run_py(_OUTSIDE_RECIPE, mode, tmp_path)
-    assert result['ok'] == ['CheckedFpnTeacherDistill', 'PKDLoss', 'work_dirs/demo/bccd/teacher/iter_1600.pth', 16,
-                            'mmrazor']
-    assert result['missing'].startswith('FileNotFoundError: dfd_razor::methods/nope.py')
-    assert 'dfd_razor has no shared config methods/nope.py' in result['missing']
-
-
-def test_shared_configs_dir_is_the_repository_configs():
-    assert os.path.samefile(compat.shared_configs_dir(), REPO / 'configs')

@@ -16,9 +16,10 @@ def included(text, pattern):
 
 def test_top_level_includes_what_install_sh_installs_with_plain_pip():
     by_install = included(INSTALL, r'-r "\$REPO/requirements/([\w-]+\.txt)"')
-    assert by_install == {'build.txt', 'torch.txt', 'runtime.txt', 'nodeps-deps.txt', 'nodeps.txt'}
+    assert by_install == {'build.txt', 'torch.txt', 'runtime.txt', 'nodeps-deps.txt', 'nodeps.txt', 'onnx.txt'}
     top = included(TOP, r'^-r requirements/([\w-]+\.txt)$'.replace('^', '(?m)^'))
-    assert top == by_install - {'nodeps.txt'}  # nodeps.txt needs --no-deps, which a requirements file can't say
+    # nodeps.txt needs --no-deps, which a requirements file can't say; onnx.txt is the optional group
+    assert top == by_install - {'nodeps.txt', 'onnx.txt'}
     assert 'requirements/nodeps.txt' in TOP and '--no-deps' in TOP
     mmcv = re.search(r'^MMCV_VERSION=([\d.]+)', INSTALL, re.M).group(1)
     assert f'mmcv=={mmcv}' in TOP
@@ -26,8 +27,8 @@ def test_top_level_includes_what_install_sh_installs_with_plain_pip():
 
 
 def pins():
-    # not torch.txt: on a GPU machine tools/install.sh keeps the CUDA torch it finds (README, "GPU machines")
-    for name in ('build.txt', 'runtime.txt', 'nodeps.txt'):
+    # not torch.txt: on a GPU machine tools/install.sh keeps the CUDA torch it finds (docs/install.md, "GPU machines")
+    for name in ('build.txt', 'runtime.txt', 'nodeps.txt', 'onnx.txt'):
         for line in open(osp.join(ROOT, 'requirements', name)):
             line = line.split('#')[0].strip()
             if '==' in line:
@@ -39,3 +40,11 @@ def pins():
 def test_installed_versions_are_the_pinned_ones(package, version):
     installed = metadata.version(package)
     assert installed.split('+')[0] == version, f'{package}: installed {installed}, pinned {version}'
+
+
+def test_optional_onnx_group_pins_exactly_onnx_and_onnxruntime():
+    lines = [ln.split('#')[0].strip() for ln in open(osp.join(ROOT, 'requirements', 'onnx.txt'))]
+    pinned = dict(ln.split('==') for ln in lines if ln)
+    assert sorted(pinned) == ['onnx', 'onnxruntime'] and all(re.fullmatch(r'[\d.]+', v) for v in pinned.values())
+    # installed by tools/install.sh after the stack, held to its torch, a failure reported without stopping it
+    assert re.search(r'pip_install -q -c "\$TORCH_PIN" -r "\$REPO/requirements/onnx.txt" \\\n  \|\| echo', INSTALL)

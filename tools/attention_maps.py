@@ -27,12 +27,13 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import dfd_razor  # noqa: F401
 import numpy as np
 import torch
-from dfd_razor.launch import RecipeError, check_checkpoint, load_config, run_cli
+from dfd_razor.checkpoint import (TEACHER_PREFIX, extract, load_state_strictly, model_state, read_checkpoint,
+                                  require_checkpoint, student_state_dict)
+from dfd_razor_tools.launch import RecipeError, load_config, run_cli
 from dfd_razor.models.utils import disparity_map, disparity_mask, spatial_attention
 from mmengine.config import DictAction
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
-from mmengine.runner.checkpoint import _load_checkpoint
 from mmrazor.registry import MODELS
 
 TEACHER_KEYS = ('t_feature', 'preds_T')
@@ -86,15 +87,9 @@ def maps(model, pairs) -> Dict[str, List[Dict[str, np.ndarray]]]:
 
 
 def load_student(model, path: str) -> None:
-    check_checkpoint(path)
-    state = _load_checkpoint(path, map_location='cpu')
-    state = state.get('state_dict', state)
-    prefix = 'architecture.'
-    student = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)} or state
-    missing, unexpected = model.student.load_state_dict(student, strict=False)
-    missing = [k for k in missing if not k.startswith('data_preprocessor')]
-    if missing:
-        raise RecipeError(f'--before {path}: {len(missing)} student tensors missing, e.g. {missing[:3]}')
+    """The student of ``path`` (a distillation checkpoint, or a plain student's) into ``model.student``."""
+    require_checkpoint(path, '--before')
+    load_state_strictly(model.student, student_state_dict(read_checkpoint(path, '--before')), path, '--before')
 
 
 def load_inputs(cfg, images: Sequence[str], val_index: Sequence[int]) -> Tuple[Dict, List[Dict]]:
@@ -228,7 +223,7 @@ def main() -> None:
     cfg = load_config(args.config, args.cfg_options, None, 'none')
     if 'teacher' not in cfg.model:
         raise RecipeError(f'{args.config} is not a distillation recipe (no model.teacher)')
-    check_checkpoint(args.checkpoint)
+    require_checkpoint(args.checkpoint, '--checkpoint')
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     cfg.model.teacher_ckpt, cfg.model.allow_random_teacher = None, True  # weights come from the checkpoints
     model = MODELS.build(cfg.model)
@@ -240,21 +235,11 @@ def main() -> None:
 
     if args.before:
         load_student(model, args.before)
-    state = _load_checkpoint(args.checkpoint, map_location='cpu')
-    state = state.get('state_dict', state)
-    teacher = {k[len('teacher.'):]: v for k, v in state.items() if k.startswith('teacher.')}
-    missing = [k for k in model.teacher.state_dict() if k not in teacher and not k.endswith('num_batches_tracked')]
-    if missing:
-        raise RecipeError(f'--checkpoint {args.checkpoint} holds no complete teacher: {len(missing)} teacher '
-                          f'tensors missing, e.g. {missing[:3]}')
-    model.teacher.load_state_dict(teacher, strict=False)
+    state, _ = model_state(read_checkpoint(args.checkpoint, '--checkpoint'), args.checkpoint, '--checkpoint')
+    load_state_strictly(model.teacher, extract(state, TEACHER_PREFIX), args.checkpoint, '--checkpoint (its teacher)')
     padded = record(model, batch)
     before = maps(model, pairs)
-    missing, _ = model.load_state_dict(state, strict=False)
-    missing = [k for k in missing if not k.endswith('num_batches_tracked')]
-    if missing:
-        raise RecipeError(f'--checkpoint {args.checkpoint} does not fit the recipe: {len(missing)} missing keys, '
-                          f'e.g. {missing[:3]}')
+    load_state_strictly(model, state, args.checkpoint, '--checkpoint')
     record(model, batch)
     after = maps(model, pairs)
 

@@ -13,7 +13,7 @@ import os.path as osp
 from typing import Dict, List, Tuple
 
 import dfd_razor  # noqa: F401
-from dfd_razor.launch import RecipeError, run_cli
+from dfd_razor_tools.launch import RecipeError, run_cli
 
 # Paper-style columns per task, first match wins; metric keys as mmdet/mmpose/mmseg evaluators write them.
 DEFAULT_COLUMNS = [

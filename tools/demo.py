@@ -7,21 +7,24 @@
     python tools/demo.py --verbose            # the mmengine logs live, besides the progress bars
     python tools/demo.py --data-root DIR      # where bccd/, camvid/, tiny_coco/, pose_minicoco/ are (else see below)
 
-Per task (dfd_razor.demo_tasks.TASKS), one progress bar per phase, each phase's full log in its work dir:
+Per task (dfd_razor_tools.demo_tasks.TASKS), one progress bar per phase, each phase's full log in its work dir:
 1. the teacher: reused from the cache (``<work dir>/<task>/teacher``, kept between runs) when it finished the
    teacher recipe's schedule, resumed when it stopped earlier, else trained;
-2. the student alone and the student with DFD (at the loss weight the held-out benchmark picked on val), the same
-   recipe, seed and schedule;
-3. the three evaluated on the task's evaluation split; the DFD student exported (tools/export_student.py) and
-   evaluated again, which must give the same metrics;
-4. ``<work dir>/<task>/report.md``: the table (model, parameters, metrics, training minutes), a bar chart
+2. the student alone, ``inherit`` (where the DFD recipe initialises the student from the teacher's neck and head:
+   that initialisation with no feature loss, the FitNet recipe at weight 0, the benchmark's ``inherit`` control)
+   and the student with DFD (at the loss weight the held-out benchmark picked on val), the same seed and schedule,
+   each trained and then evaluated on the task's evaluation split (dfd_razor_tools.run.run_recipe);
+3. the teacher evaluated; the DFD student exported (tools/export_student.py) and evaluated again, which must give
+   the same metrics;
+4. the teacher's and the student's latency (benchmarks/latency.py: PyTorch eager, batch 1, an evaluation image);
+5. ``<work dir>/<task>/report.md``: the table (model, parameters, metrics, latency, training minutes), a bar chart
    (``metrics.png``) and an attention figure in the style of the paper's figure 1 (``attention.png``: two
    evaluation images, teacher attention, student attention alone and with DFD, disparity, HD mask, boxes).
 
 ``--cfg-options`` reach every training and evaluation run (e.g. a shorter schedule). A failed phase prints the last
 lines of its log and the log's path (exit status 1). Data: --data-root, else $DFD_DATA_ROOT, else ../shared/data
 beside the repository, else ~/.cache/dfd-razor/data, else downloaded there from the datasets' public repositories
-and checked (dfd_razor/data.py).
+and checked (dfd_razor_tools/data.py).
 """
 import argparse
 import collections
@@ -38,17 +41,20 @@ from typing import Dict, List, Optional
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')  # the OpenMMLab packages' imports
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, REPO)
 
-from dfd_razor.data import resolve_data_root  # noqa: E402
-from dfd_razor.demo_tasks import (DEMO_TASKS, METRIC_NAMES, TASKS, dfd_weight_options, metric_columns,  # noqa: E402
-                                  read_metric, recipe, schedule_length, teacher_state)
+from dfd_razor_tools.data import resolve_data_root
+from dfd_razor_tools.demo_tasks import (DEMO_TASKS, METRIC_NAMES, TASKS, dfd_weight_options, metric_columns,
+                                        read_metric, recipe, schedule_length, teacher_state)
+from dfd_razor_tools.benchmark import inherit_options
+from dfd_razor_tools.run import Call, last_checkpoint, run_recipe, test_recipe
 
 # mmengine's progress lines: "Iter(train) [ 20/800]", "Iter(test) [50/87]"
 PROGRESS = re.compile(r'Iter\((train|val|test)\) \[\s*(\d+)/(\d+)\]')
-MODELS = ('teacher', 'student alone', 'student + DFD', 'exported DFD student')
+# The table's rows; `inherit` only where the DFD recipe initialises the student from the teacher (run_task).
+MODELS = ('teacher', 'student alone', 'inherit', 'student + DFD', 'exported DFD student')
+DIRS = dict(zip(MODELS, ('teacher', 'student', 'inherit', 'dfd', 'exported')))
 TAIL = 30
-PHASE_LOGS = ('train.log', 'export.log', 'eval.log', 'attention.log')  # one per phase, in the phase's dir
+PHASE_LOGS = ('train.log', 'export.log', 'eval.log', 'attention.log', 'latency.log')  # one per phase, in its dir
 
 
 class PhaseFailed(RuntimeError):
@@ -102,14 +108,6 @@ class Phases:
         return time.time() - start
 
 
-def last_checkpoint(work_dir: str) -> str:
-    path = osp.join(work_dir, 'last_checkpoint')
-    if not osp.isfile(path):
-        return ''
-    ckpt = open(path).read().strip()
-    return ckpt if osp.isfile(ckpt) else ''
-
-
 def count_parameters(recipe_path: str) -> int:
     """Parameters (not buffers) of the model a plain recipe builds, counted on the built model."""
     import dfd_razor  # noqa: F401  (custom_imports, registries)
@@ -133,10 +131,23 @@ def inherited_parts(recipe_path: str) -> List[str]:
     return list(Config.fromfile(osp.join(REPO, recipe_path)).model.get('inherit_from_teacher') or [])
 
 
+def measure_latency(name: str, teacher: str, student: str, root: str, env: Dict[str, str], phases: Phases) -> Dict:
+    """Median milliseconds per image of the teacher and the student (benchmarks/latency.py: tensor forward in
+    PyTorch eager, batch 1, a real evaluation image, the demo's thread count): ``teacher``, ``student``, ``threads``."""
+    threads = int(env.get('OMP_NUM_THREADS') or 0) or os.cpu_count() or 1
+    out = osp.join(root, 'latency.json')
+    phases.run('latency: teacher and student', ['benchmarks/latency.py', '--task', name, '--runtimes', 'pytorch',
+                                                '--threads', str(threads), '--repeats', '20', '--warmup', '3',
+                                                '--teacher-ckpt', teacher, '--student-ckpt', student, '--json', out],
+               osp.join(root, 'latency.log'), env, kind='none')
+    rows = {r['model']: r['latency'][str(threads)]['median'] for r in json.load(open(out))['rows']}
+    return dict(teacher=rows['teacher'], student=rows['student'], threads=threads)
+
+
 def run_task(name: str, spec: Dict, work: str, env: Dict[str, str], extra: List[str], phases: Phases) -> Dict:
     """The demo of one task; returns its rows, timings and paths for the report."""
     root = osp.join(work, name)
-    dirs = {m: osp.join(root, d) for m, d in zip(MODELS, ('teacher', 'student', 'dfd', 'exported'))}
+    dirs = {m: osp.join(root, d) for m, d in DIRS.items()}
     timing: Dict[str, Optional[float]] = {}
     phases.note(f'\n[{name}] {spec["label"]}; work dir {root}')
 
@@ -154,29 +165,33 @@ def run_task(name: str, spec: Dict, work: str, env: Dict[str, str], extra: List[
                                        osp.join(dirs['teacher'], 'train.log'), env)
         json.dump(dict(seconds=timing['teacher']), open(record, 'w'))
         teacher = last_checkpoint(dirs['teacher'])
-    timing['student alone'] = phases.run('train the student alone', ['tools/train.py', recipe(spec, 'student'),
-                                         '--work-dir', dirs['student alone']] + extra,
-                                         osp.join(dirs['student alone'], 'train.log'), env)
+    options = extra[1:]  # the --cfg-options of every run
+    inherits = bool(inherited_parts(recipe(spec, 'dfd')))
+    models = [m for m in MODELS if m != 'inherit' or inherits]
     weights = dfd_weight_options(spec)
-    timing['student + DFD'] = phases.run(
-        'train the student with DFD', ['tools/train.py', recipe(spec, 'dfd'), '--work-dir', dirs['student + DFD'],
-                                       '--cfg-options', f'model.teacher_ckpt={teacher}'] + weights +
-        extra[1:], osp.join(dirs['student + DFD'], 'train.log'), env)
-    student, dfd = last_checkpoint(dirs['student alone']), last_checkpoint(dirs['student + DFD'])
+    students = {'student alone': (recipe(spec, 'student'), options, 'the student alone'),
+                'inherit': (recipe(spec, 'fitnet'), [f'model.teacher_ckpt={teacher}'] +
+                            inherit_options(recipe(spec, 'fitnet')) + options, 'inherit (no feature loss)'),
+                'student + DFD': (recipe(spec, 'dfd'), [f'model.teacher_ckpt={teacher}'] + weights + options,
+                                  'the student with DFD')}
+    metrics, checkpoints = {}, {}
+    for model in (m for m in models if m in students):  # trained, then evaluated: dfd_razor_tools.run
+        rec, opts, label = students[model]
+        done = run_recipe(rec, dirs[model], opts, env, call=phase_call(phases, f'train {label}', f'evaluate: {model}'),
+                          train_log=osp.join(dirs[model], 'train.log'), test_log=osp.join(dirs[model], 'eval.log'),
+                          test_work_dir=osp.join(dirs[model], 'eval'),
+                          metrics_file=osp.join(dirs[model], 'eval_metrics.json'))
+        timing[model], checkpoints[model] = done.train_seconds, done.checkpoint
+    student, dfd = checkpoints['student alone'], checkpoints['student + DFD']
     exported = osp.join(dirs['exported DFD student'], 'student.pth')
     phases.run('export the DFD student', ['tools/export_student.py', recipe(spec, 'dfd'), dfd, exported],
                osp.join(dirs['exported DFD student'], 'export.log'), env, kind='none')
-
-    metrics = {}
-    evaluations = {'teacher': (recipe(spec, 'teacher'), teacher),
-                   'student alone': (recipe(spec, 'student'), student),
-                   'student + DFD': (recipe(spec, 'dfd'), dfd),
-                   'exported DFD student': (recipe(spec, 'student'), exported)}
-    for model, (rec, ckpt) in evaluations.items():
+    for model, rec, ckpt in (('teacher', recipe(spec, 'teacher'), teacher),
+                             ('exported DFD student', recipe(spec, 'student'), exported)):
+        test_recipe(rec, ckpt, osp.join(dirs[model], 'eval'), options, env, osp.join(dirs[model], 'eval_metrics.json'),
+                    osp.join(dirs[model], 'eval.log'), phase_call(phases, '', f'evaluate: {model}'))
+    for model in models:
         out = osp.join(dirs[model], 'eval_metrics.json')
-        phases.run(f'evaluate: {model}', ['tools/test.py', rec, ckpt, '--work-dir', osp.join(dirs[model], 'eval'),
-                                          '--out-metrics', out] + extra, osp.join(dirs[model], 'eval.log'), env,
-                   kind='test')
         metrics[model] = {m: read_metric(out, m, s) for m, s in metric_columns(spec).items()}
     raw = {m: json.load(open(osp.join(dirs[m], 'eval_metrics.json')))['metrics']
            for m in ('student + DFD', 'exported DFD student')}
@@ -191,9 +206,18 @@ def run_task(name: str, spec: Dict, work: str, env: Dict[str, str], extra: List[
                ['--checkpoint', dfd, '--before', student, '--figure', figure, '--level', str(fig['level']),
                 '--title', f'{name}: teacher, student alone and student with DFD, level {fig["level"]}'] + extra,
                osp.join(root, 'attention.log'), env, kind='none')
-    params = {m: count_parameters(recipe(spec, 'teacher' if m == 'teacher' else 'student')) for m in MODELS}
+    params = {m: count_parameters(recipe(spec, 'teacher' if m == 'teacher' else 'student')) for m in models}
+    latency = measure_latency(name, teacher, dfd, root, env, phases)
     return dict(name=name, spec=spec, metrics=metrics, timing=timing, cached=cached, params=params, root=root,
-                figure=figure, weights=weights)
+                figure=figure, weights=weights, models=models, latency=latency)
+
+
+def phase_call(phases: Phases, train_label: str, test_label: str) -> Call:
+    """run_recipe's command runner for one model: each step a phase of the demo, with its progress bar."""
+    def call(step: str, command: List[str], log: str, env: Dict[str, str]) -> None:
+        assert command[0] == sys.executable, command  # one process: Phases.run starts the interpreter itself
+        phases.run(train_label if step == 'train' else test_label, command[1:], log, env, kind=step)
+    return call
 
 
 def headers(spec: Dict) -> List[str]:
@@ -202,32 +226,50 @@ def headers(spec: Dict) -> List[str]:
 
 
 def table(result: Dict) -> List[str]:
-    spec = result['spec']
-    lines = ['| model | parameters | ' + ' | '.join(headers(spec)) + ' | training minutes |',
-             '| --- ' * (3 + len(metric_columns(spec))) + '|']
-    for model in MODELS:
+    spec, latency = result['spec'], result['latency']
+    lines = ['| model | parameters | ' + ' | '.join(headers(spec)) + f' | {latency_header(latency)} | '
+             'training minutes |',
+             '| --- ' * (4 + len(metric_columns(spec))) + '|']
+    for model in result['models']:
         seconds = result['timing'].get(model)
         minutes = '-' if model == 'exported DFD student' else ('?' if seconds is None else f'{seconds / 60:.1f}')
         if model == 'teacher' and result['cached']:
             minutes += ' (cached)'
         lines.append(f'| {model} | {result["params"][model] / 1e6:.2f} M | ' +
                      ' | '.join(f'{result["metrics"][model][m]:.1f}' for m in metric_columns(spec)) +
-                     f' | {minutes} |')
+                     f' | {latency["teacher" if model == "teacher" else "student"]:.1f} | {minutes} |')
     return lines
+
+
+def latency_header(latency: Dict) -> str:
+    return f'latency, ms (batch 1, {latency["threads"]} thread{"s" if latency["threads"] > 1 else ""})'
+
+
+def speed_line(result: Dict) -> str:
+    """"student: x times faster than its teacher at y <metric>", for the report."""
+    spec, latency = result['spec'], result['latency']
+    metric = result['metrics']['student + DFD'][spec['metric']]
+    return (f'**student: {latency["teacher"] / latency["student"]:.1f} times faster than its teacher at '
+            f'{metric:.1f} {headers(spec)[0]}** ({latency["student"]:.1f} vs {latency["teacher"]:.1f} ms per image: '
+            f'backbone to head outputs in PyTorch eager, batch 1, {latency["threads"]} thread'
+            f'{"s" if latency["threads"] > 1 else ""}, an evaluation image; benchmarks/latency.py). The student in ONNX '
+            '(`tools/export_student.py RECIPE CKPT OUT.onnx --onnx`) and its ONNX Runtime latency: '
+            'benchmarks/latency.md.')
 
 
 def bar_chart(result: Dict, path: str) -> None:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    spec, models = result['spec'], MODELS[:3]
+    spec, models = result['spec'], [m for m in result['models'] if m != 'exported DFD student']
+    colours = {'teacher': '#4c72b0', 'student alone': '#999999', 'inherit': '#8c8c5a', 'student + DFD': '#dd8452'}
     cols = list(metric_columns(spec))
     fig, ax = plt.subplots(figsize=(1.6 + 1.9 * len(cols), 3.0))
     width = 0.8 / len(models)
-    for i, (model, colour) in enumerate(zip(models, ('#4c72b0', '#999999', '#dd8452'))):
+    for i, model in enumerate(models):
         values = [result['metrics'][model][m] for m in cols]
-        xs = [j + (i - 1) * width for j in range(len(cols))]
-        ax.bar(xs, values, width, label=model, color=colour)
+        xs = [j + (i - (len(models) - 1) / 2) * width for j in range(len(cols))]
+        ax.bar(xs, values, width, label=model, color=colours[model])
         for x, v in zip(xs, values):
             ax.text(x, v, f'{v:.1f}', ha='center', va='bottom', fontsize=7)
     ax.set_xticks(range(len(cols)), headers(spec))
@@ -248,9 +290,10 @@ def write_report(result: Dict, command: str) -> str:
     inherited = inherited_parts(recipe(spec, 'dfd'))
     inherit = (f' The DFD student starts from the teacher\'s {" and ".join(inherited)} (the inheriting strategy of '
                'the paper\'s detection recipes), so part of its gain over the student alone comes from that '
-               'initialisation, not from the feature loss: the `inherit` row of '
-               f'benchmarks/{spec.get("benchmark", "bccd")}.md is that initialisation without any feature loss.'
-               if inherited else '')
+               'initialisation, not from the feature loss: the `inherit` row is that initialisation without any '
+               'feature loss (the FitNet recipe at weight 0, the same schedule; the `inherit` control of '
+               f'benchmarks/{spec.get("benchmark", "bccd")}.md), the gain of the loss itself is `student + DFD` '
+               'minus `inherit`.' if inherited else '')
     weight = (f'DFD runs at {spec["dfd_factor"]}x its recipe\'s alpha and beta, the factor the held-out benchmark '
               f'picked on val (benchmarks/{spec["benchmark"]}.md): `{" ".join(result["weights"])}`'
               if result['weights'] else "DFD runs at its recipe's weights" +
@@ -262,7 +305,7 @@ def write_report(result: Dict, command: str) -> str:
              'the student with DFD share recipe, seed and schedule. The exported DFD student '
              '(tools/export_student.py) is evaluated by the plain student recipe and scores what the distilled one '
              'does.' + inherit, ''] + table(result) + [
-             '', '![metrics](metrics.png)', '', '![attention](attention.png)', '',
+             '', speed_line(result), '', '![metrics](metrics.png)', '', '![attention](attention.png)', '',
              'The attention figure follows the paper\'s figure 1 on two evaluation images: the spatial attention of the '
              'teacher, of the student alone and of the student with DFD (one colour scale per row), the disparity '
              '|A(F_T) - A(F_S)| for both students (one colour scale), and the HD mask DFD used at the end, '
@@ -287,7 +330,7 @@ def main() -> None:
     tasks = DEMO_TASKS if args.task == 'all' else [args.task]
     for t in tasks:
         if 'figure' not in TASKS[t]:
-            parser.error(f'--task {t} is a benchmark pair (benchmarks/distill_benchmark.py --task {t}); the demo '
+            parser.error(f'--task {t} is a benchmark pair (tools/benchmark.py --preset {t}); the demo '
                          f'tasks are {", ".join(DEMO_TASKS)}')
     data_root = resolve_data_root(sorted({d for t in tasks for d in TASKS[t]['data']}), args.data_root)
     phases = Phases(args.verbose)

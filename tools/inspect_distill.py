@@ -1,22 +1,33 @@
 """The distillation doctor: one training forward of a recipe on one real batch, and what each distill term does.
 
     python tools/inspect_distill.py RECIPE [--cfg-options model.teacher_ckpt=teacher.pth ...]
-        [--suggest-weights RATIO] [--no-teacher]
+        [--suggest-weights RATIO] [--no-teacher] [--offline] [--data tiny_coco|camvid|bccd|pose_minicoco]
 
 Builds the recipe's algorithm (teacher from its checkpoint), takes one batch of the recipe's own training
 dataloader, runs one training forward on CPU, and prints per level the tapped modules, recorded shapes and
-connectors, per distill term its value weighted and unweighted, its ratio to the task loss, the HD fraction (DFD)
-and where its gradient goes, and what the teacher holds (dfd_razor.doctor). With ``--suggest-weights R``: the
-loss weights that would make the whole distill loss R times the task loss on this batch (a starting point for
-tuning, not a tuned value). Exits 1 naming each problem (a zero or non-finite term, a term without gradient to the
-student, a connector nothing trains, a teacher that gets gradient) and 2 on a recipe that does not build or run
-(wrong module path, shape mismatch, teacher checkpoint that does not cover the teacher), with one line saying why.
+connectors, which student module reads each tapped map (a map no module reads as it is, e.g. one upstream of a
+decoder's fusion, is a warning naming the module the classifier reads instead), per distill term its value weighted
+and unweighted, its ratio to the task loss, the HD fraction (DFD) and where its gradient goes, and what the teacher
+holds (dfd_razor.doctor). With ``--suggest-weights R``: the loss weights that would make the whole distill loss R
+times the task loss on this batch (a starting point for tuning, not a tuned value). Exits 1 naming each problem (a
+zero or non-finite term, a term without gradient to the student, a connector nothing trains, a teacher that gets
+gradient) and 2 on a recipe that does not build or run (wrong module path, shape mismatch, teacher checkpoint that
+does not cover the teacher, a head whose class count is not the dataset's, a failed download), with one line
+saying why.
+
+``--no-teacher``: a random teacher (wiring only); implies ``--offline``: every pretrained initialisation of student
+and teacher (``init_cfg`` Pretrained, ``pretrained=``, MMRazor's ``teacher=dict(cfg_path=..., pretrained=...)``) is
+dropped, each named in one line. ``--data``: the recipe's datasets, metric and class count swapped for a bundled
+small set (``dfd_razor_tools.trial``).
 """
 import logging
 import sys
 
 import dfd_razor  # noqa: F401  (compatibility fixes and DFD modules, before anything is built)
-from dfd_razor.launch import RecipeError, check_data, common_parser, load_config, run_cli
+from dfd_razor_tools.classes import check_num_classes
+from dfd_razor_tools.launch import RecipeError, check_data, common_parser, error_message, load_config, run_cli
+from dfd_razor_tools.offline import download_errors
+from dfd_razor_tools.trial import add_trial_arguments, apply_trial_options, use_random_teacher
 from mmengine.logging import MMLogger
 
 
@@ -25,7 +36,9 @@ def main() -> None:
     parser.add_argument('--suggest-weights', type=float, metavar='RATIO',
                         help='print the weights that make the distill loss RATIO x the task loss on this batch')
     parser.add_argument('--no-teacher', action='store_true',
-                        help='random teacher instead of model.teacher_ckpt (wiring only: values mean nothing)')
+                        help='random teacher instead of model.teacher_ckpt (wiring only: values mean nothing); '
+                        'implies --offline')
+    add_trial_arguments(parser, train=False)
     parser.add_argument('--verbose', action='store_true', help='show mmengine\'s logs')
     parser.add_argument('--debug', action='store_true', help='a failure shows its traceback, not one line')
     args = parser.parse_args()
@@ -36,8 +49,11 @@ def main() -> None:
         raise RecipeError(f'{args.config}: model is not a distillation algorithm (no model.distiller)')
     if args.no_teacher:
         print('WARNING: --no-teacher: the teacher is RANDOM; this checks the wiring, not the values', flush=True)
-        cfg.model.teacher_ckpt = None
-        cfg.model.allow_random_teacher = True
+        use_random_teacher(cfg)
+        args.offline = True
+    for line in apply_trial_options(cfg, args, args.cfg_options):
+        print(line, flush=True)
+    check_num_classes(cfg, ['train_dataloader'])
     check_data(cfg, ['train_dataloader'])
 
     import torch
@@ -54,8 +70,9 @@ def main() -> None:
     MessageHub.get_current_instance().update_info('epoch', 0)
     MessageHub.get_current_instance().update_info('iter', 0)
     try:
-        model = MODELS.build(cfg.model)
-        model.init_weights()
+        with download_errors(cfg):  # a pretrained backbone that cannot be downloaded: its key and --offline
+            model = MODELS.build(cfg.model)
+            model.init_weights()
         model.train()
         loader_cfg = cfg.train_dataloader.copy()
         loader_cfg['num_workers'] = 0
@@ -67,6 +84,8 @@ def main() -> None:
     except Exception as e:  # any failure to build or run the recipe is the finding: one line (--debug: traceback)
         if args.debug:
             raise
+        if isinstance(e, RecipeError):  # ours: its message names the key and the fix
+            raise RecipeError(f'{args.config}: {error_message(e)}') from e
         raise RecipeError(f'{args.config}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else e!r}') from e
     print(report.table(), flush=True)
     if args.suggest_weights is not None:

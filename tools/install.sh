@@ -57,6 +57,10 @@ pip_install -q -c "$TORCH_PIN" -r "$REPO/requirements/runtime.txt"
 step "mmpose and openmim without their dependencies (requirements/nodeps.txt)"
 pip_install -q -c "$TORCH_PIN" -r "$REPO/requirements/nodeps-deps.txt"
 pip_install -q --no-deps -r "$REPO/requirements/nodeps.txt"
+# Optional group: without it everything but the ONNX export and the latency benchmark works, and those say so.
+step "optional: ONNX export and ONNX Runtime (requirements/onnx.txt)"
+pip_install -q -c "$TORCH_PIN" -r "$REPO/requirements/onnx.txt" \
+  || echo "install: requirements/onnx.txt failed to install; tools/export_student.py --onnx will name what is missing" >&2
 # The registry's cp311 xtcocotools wheel is built against numpy 1.x and fails under numpy 2: build it here.
 if ! "$PY" -c 'import xtcocotools.coco' 2>/dev/null; then
   step "xtcocotools from its sdist (against this numpy)"
@@ -95,6 +99,9 @@ pip_install -q --no-deps --no-build-isolation -e "$REPO"
 # applies dfd_razor's fixes first in every process of this environment (see dfd_razor_startup.py).
 SITE=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 echo 'import dfd_razor_startup' > "$SITE/dfd_razor_startup.pth"
+# The tools, the demo and the benchmarks import their shared glue (dfd_razor_tools/) from this checkout; the
+# library's wheel does not carry it.
+echo "$REPO" > "$SITE/dfd_razor_checkout.pth"
 
 step "checking the stack imports"
 "$PY" - <<'EOF'
@@ -104,5 +111,10 @@ import mmcv, mmcv.ops, mmdet, mmengine, mmpose, mmseg, mmyolo, torch
 print('  torch', torch.__version__, '| mmcv', mmcv.__version__, '| mmengine', mmengine.__version__,
       '| mmdet', mmdet.__version__, '| mmyolo', mmyolo.__version__, '| mmrazor', mmrazor.__version__,
       '| mmpose', mmpose.__version__, '| mmseg', mmseg.__version__)
+try:
+    import onnx, onnxruntime
+    print('  optional: onnx', onnx.__version__, '| onnxruntime', onnxruntime.__version__)
+except ImportError as e:
+    print('  optional ONNX group missing:', e)
 EOF
 step "done: activate with 'source $VENV/bin/activate'"

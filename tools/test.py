@@ -15,9 +15,10 @@ import json
 import os.path as osp
 
 import dfd_razor  # noqa: F401
-from dfd_razor.checkpoint import read_checkpoint, state_mismatch
-from dfd_razor.launch import (RecipeError, add_debug_flag, build_dataloaders, check_checkpoint, check_data,
-                              common_parser, load_config, recipe_errors, run_cli, set_local_rank)
+from dfd_razor.checkpoint import load_state_strictly, model_state, read_checkpoint, require_checkpoint
+from dfd_razor_tools.classes import check_num_classes
+from dfd_razor_tools.launch import (RecipeError, add_debug_flag, build_dataloaders, check_data,
+                                    common_parser, load_config, recipe_errors, run_cli, set_local_rank)
 from mmengine.config import ConfigDict
 from mmengine.dist import is_main_process
 from mmengine.hub import get_config
@@ -47,15 +48,9 @@ def teacher_model(cfg) -> ConfigDict:
 
 def strict_load(runner: Runner, path: str) -> None:
     """Load ``path`` into the runner's model, refusing any missing, unexpected or mis-shaped tensor."""
-    ckpt = read_checkpoint(path, 'checkpoint')  # an unreadable file is one line naming it
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict):
-        raise RecipeError(f'checkpoint {path} holds a {type(ckpt).__name__}, not a checkpoint dict or a state_dict')
+    state, _ = model_state(read_checkpoint(path, 'checkpoint'), path, 'checkpoint')
     model = runner.model.module if hasattr(runner.model, 'module') else runner.model
-    mismatch = state_mismatch(model.state_dict(), state)
-    if mismatch:
-        raise RecipeError(f'checkpoint {path} does not fit {type(model).__name__}: {mismatch.summary()}')
-    model.load_state_dict(state, strict=False)
+    load_state_strictly(model, state, path, 'checkpoint')
 
 
 def main() -> None:
@@ -67,16 +62,16 @@ def main() -> None:
         cfg.model = teacher_model(cfg)
     if not checkpoint:
         raise RecipeError('no checkpoint given')
-    check_checkpoint(checkpoint)
+    require_checkpoint(checkpoint, '--teacher checkpoint' if args.teacher else 'checkpoint')
+    check_num_classes(cfg, ['test_dataloader'])  # a head whose class count is not the dataset's: both named
     check_data(cfg, ['test_dataloader'])
-    cfg.load_from = None
+    cfg.load_from, cfg.resume = None, False  # the Runner loads nothing itself: strict_load below does
     if 'teacher' in cfg.model:
         cfg.model.teacher_ckpt, cfg.model.allow_random_teacher = None, True  # its weights come from the checkpoint
     with recipe_errors(cfg):
         runner = Runner.from_cfg(cfg)
         build_dataloaders(runner, cfg, ['test_dataloader'])
         strict_load(runner, checkpoint)
-        runner._has_loaded = True  # the checkpoint is in; do not let load_or_resume() touch the weights
         metrics = runner.test()
     if is_main_process():
         out = args.out_metrics or osp.join(cfg.work_dir, 'test_metrics.json')

@@ -29,7 +29,7 @@ import pytest
 import yaml
 from mmengine.config import Config, DictAction
 
-from dfd_razor.testing import discover
+from testing_helpers import discover
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 RECIPES_DIR = osp.join(ROOT, 'recipes')

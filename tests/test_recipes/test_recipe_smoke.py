@@ -4,7 +4,7 @@ Recipes are discovered, never listed: a new recipe is covered without touching t
 is one this test makes from the teacher's config, passed as `model.teacher_ckpt=<path>`, the override a user
 passes on the command line; backbone downloads are switched off the same way (`model.architecture=...`).
 
-Per task, the batch is what that codebase's dataloader hands the model (`dfd_razor.testing.tiny_batch`). What a
+Per task, the batch is what that codebase's dataloader hands the model (`testing_helpers.tiny_batch`). What a
 Runner would otherwise provide is set here: the current epoch in the MessageHub (MMYOLO's YOLOv6 head picks its
 assigner by epoch). MMSeg recipes that pad every batch to their training crop (`data_preprocessor.size`, 512x512)
 pad the tiny batch to its own size instead, which only saves time.
@@ -20,7 +20,7 @@ from mmengine.registry import init_default_scope
 from mmrazor.registry import MODELS
 
 from dfd_razor.doctor import diagnose
-from dfd_razor.testing import (discover, load_recipe, make_teacher_checkpoint, model_num_classes, offline_options,
+from testing_helpers import (discover, load_recipe, make_teacher_checkpoint, model_num_classes, offline_options,
                                recipe_loads_masks, recipe_task, tiny_batch)
 
 ROOT = osp.join(osp.dirname(__file__), '..', '..')
@@ -82,4 +82,6 @@ def test_recipe_trains_one_iteration(path, ckpt_dir):
         batch = tiny_batch(task, size=SIZE, batch_size=2, with_mask=with_mask, num_classes=num_classes)
         report = diagnose(model, model.data_preprocessor(batch, True), teacher=model.teacher_source)
         assert not report.problems, f'{path}:\n{report.table()}'
+        assert report.taps and all(t.ok for t in report.taps), f'{path}: a tapped map the head does not read:\n' \
+            + report.table()
         assert report.teacher.startswith(f'{len(model.teacher.state_dict())}/{len(model.teacher.state_dict())} ')

@@ -22,7 +22,7 @@ from mmengine.logging import MessageHub
 from mmengine.registry import MODELS as ROOT_MODELS
 from mmengine.registry import init_default_scope
 
-from dfd_razor.testing import discover, load_recipe, offline_options, tiny_batch
+from testing_helpers import discover, load_recipe, offline_options, tiny_batch
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 RECIPES_DIR = osp.join(ROOT, 'recipes')

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from dfd_razor.testing import discover
+from testing_helpers import discover
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 DOC = osp.join(ROOT, 'docs', 'extending.md')
@@ -68,12 +68,12 @@ def test_worked_example_runs_as_written_outside_the_repository(tmp_path):
     import subprocess
     import sys
     user = [(p, b) for p, b in listings() if p.startswith(USER)]
-    assert len(user) == 3
+    assert len(user) == 5  # the worked example's three, section 6's pair and recipe (test_offline_extension.py)
     for path, body in user:
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text(body)
     commands = [c for lang, text in blocks() if lang == 'bash' for c in text.strip().splitlines() if USER in c]
-    assert len(commands) == 4
+    assert len(commands) == 6  # the worked example's four, then section 6's two (test_offline_extension.py)
 
     def run(command, *extra):
         args = command.replace(USER, str(tmp_path / USER) + '/').split()

@@ -19,7 +19,7 @@ from mmengine.runner import Runner
 from mmseg.registry import DATASETS
 
 from dfd_razor.datasets.camvid import CAMVID_VOID, CamVidDataset
-from dfd_razor.testing import load_recipe, offline_options
+from testing_helpers import load_recipe, offline_options
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 DATA = os.environ.get('DFD_DATA_ROOT', osp.join(ROOT, '..', 'shared', 'data'))

@@ -15,7 +15,7 @@ import pytest
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from dfd_razor.testing import (clone_state, load_recipe, make_teacher_checkpoint, offline_options, shrink_sizes,
+from testing_helpers import (clone_state, load_recipe, make_teacher_checkpoint, offline_options, shrink_sizes,
                                states_equal)
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))

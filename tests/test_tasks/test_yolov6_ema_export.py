@@ -3,7 +3,7 @@
 The DFD YOLOv6 recipe trains on a 4-image slice of tiny_coco (images shrunk from 640 to 160 pixels, 2 epochs,
 the pipeline switch moved to epoch 1) with its custom_hooks as written: MMYOLO's EMAHook (ExpMomentumEMA) and
 PipelineSwitchHook. Checked: the switch happens, validation evaluates the student's EMA weights (COCO box mAP
-computed), the checkpoint has an `ema_state_dict`, and `dfd_razor.export.student_state_dict` returns exactly the
+computed), the checkpoint has an `ema_state_dict`, and `dfd_razor.checkpoint.student_state_dict` returns exactly the
 student's EMA weights (raw ones with use_ema=False), without teacher or connector entries, loadable strictly into
 the plain student recipe's model.
 """
@@ -17,8 +17,8 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import CheckpointLoader
 from mmrazor.registry import MODELS
 
-from dfd_razor.export import student_state_dict
-from dfd_razor.testing import (clone_state, load_recipe, make_teacher_checkpoint, offline_options, shrink_sizes,
+from dfd_razor.checkpoint import student_state_dict
+from testing_helpers import (clone_state, load_recipe, make_teacher_checkpoint, offline_options, shrink_sizes,
                                states_equal)
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))

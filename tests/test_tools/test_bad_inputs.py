@@ -145,7 +145,7 @@ def test_unregistered_type(tmp_path, teacher_ckpt):
 # ---- the pieces, in process ----------------------------------------------------------------------------------------
 def test_error_message_drops_mmengine_build_prefixes():
     from dfd_razor.errors import RecipeValueError
-    from dfd_razor.launch import error_message
+    from dfd_razor_tools.launch import error_message
     error = RecipeValueError('model.teacher_ckpt: t.pth can not be found')
     for cls in ('MultiLevelDistiller', 'CheckedFpnTeacherDistill'):  # as mmengine's build_from_cfg re-raises
         error = type(error)(f'class `{cls}` in dfd_razor/models/x.py: {error}')
@@ -155,7 +155,7 @@ def test_error_message_drops_mmengine_build_prefixes():
 def test_unregistered_type_is_traced_to_its_keys():
     from mmengine.config import Config
 
-    from dfd_razor.launch import unregistered_type
+    from dfd_razor_tools.launch import unregistered_type
     cfg = Config(dict(model=dict(type='X', head=dict(type='RetinaHeadd')),
                       train_dataloader=dict(dataset=dict(pipeline=[dict(type='Resize'), dict(type='RetinaHeadd')]))))
     error = KeyError('class `X` in x.py: RetinaHeadd is not in the mmdet::model registry. Please check whether ...')
@@ -172,7 +172,7 @@ def test_unregistered_connector_type_is_traced_to_its_key():
     from mmengine.registry import DefaultScope
     from mmrazor.registry import MODELS
 
-    from dfd_razor.launch import unregistered_type
+    from dfd_razor_tools.launch import unregistered_type
     cfg = Config.fromfile(DEMO)
     cfg.model.distiller.levels.connectors.trans.type = 'DFDConector'
     # the distiller is built in the algorithm's scope, whatever scope an earlier test left as the default

@@ -6,7 +6,7 @@ import torch
 from mmengine.registry import init_default_scope
 from mmrazor.registry import MODELS
 
-from dfd_razor.testing import load_recipe, make_teacher_checkpoint
+from testing_helpers import load_recipe, make_teacher_checkpoint
 from tools_helpers import DATA, DEMO, run
 
 

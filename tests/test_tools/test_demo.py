@@ -6,6 +6,7 @@ import os
 import os.path as osp
 import re
 
+import pytest
 from PIL import Image
 from tools_helpers import run
 
@@ -15,7 +16,10 @@ TWO_ITERS = ['--cfg-options', 'train_cfg.max_iters=2', 'train_cfg.val_interval=1
              'default_hooks.checkpoint.interval=2', 'test_dataloader.dataset.indices=8']
 HEADERS = {'det': ['val mAP', 'val mAP@0.5'], 'seg': ['val mIoU', 'val aAcc'],
            'yolo': ['training-set mAP'], 'pose': ['training-set keypoint AP']}
-MODELS = ['teacher', 'student alone', 'student + DFD', 'exported DFD student']
+MODELS = ['teacher', 'student alone', 'inherit', 'student + DFD', 'exported DFD student']
+DIRS = dict(zip(MODELS, ('teacher', 'student', 'inherit', 'dfd', 'exported')))
+# The inherit row (the student initialised from the teacher, no feature loss) where the DFD recipe inherits: det.
+ROWS = {task: [m for m in MODELS if m != 'inherit' or task == 'det'] for task in HEADERS}
 KEYS = {'det': ('coco/bbox_mAP', 100), 'seg': ('mIoU', 1), 'yolo': ('coco/bbox_mAP', 100), 'pose': ('coco/AP', 100)}
 
 
@@ -40,27 +44,32 @@ def test_demo_every_task_then_reuses_teacher(tmp_path):
     assert sorted(found) == sorted(HEADERS), out[-3000:]
     for task, headers in HEADERS.items():
         header, rows = found[task]
-        assert header == ['model', 'parameters'] + headers + ['training minutes']
-        assert list(rows) == MODELS
+        assert header[:-2] == ['model', 'parameters'] + headers and header[-1] == 'training minutes'
+        assert header[-2].startswith('latency, ms (batch 1, ')
+        assert list(rows) == ROWS[task]
         root = osp.join(work, task)
-        metrics = {m: json.load(open(osp.join(root, d, 'eval_metrics.json')))['metrics']
-                   for m, d in zip(MODELS, ('teacher', 'student', 'dfd', 'exported'))}
+        metrics = {m: json.load(open(osp.join(root, DIRS[m], 'eval_metrics.json')))['metrics'] for m in ROWS[task]}
         # The exported student, loaded natively by the plain student recipe, scores exactly what the distilled one did.
         assert metrics['exported DFD student'] == metrics['student + DFD'], task
         key, scale = KEYS[task]
-        for model in MODELS:  # the table shows what the evaluations wrote (no detections at 2 iterations: 0)
+        for model in ROWS[task]:  # the table shows what the evaluations wrote (no detections at 2 iterations: 0)
             assert float(rows[model][1]) == round(metrics[model].get(key, 0.0) * scale, 1), (task, model)
         # parameters: the students share an architecture, smaller than the teacher's
-        params = {m: float(rows[m][0].rstrip(' M')) for m in MODELS}
-        assert params['student alone'] == params['student + DFD'] == params['exported DFD student'] < params['teacher']
-        assert all(float(rows[m][-1]) > 0 for m in MODELS[:3])  # training minutes of a fresh run
-        for name in ('teacher', 'student', 'dfd'):
+        params = {m: float(rows[m][0].rstrip(' M')) for m in ROWS[task]}
+        assert len({params[m] for m in ROWS[task][1:]}) == 1 and params['student alone'] < params['teacher']
+        assert all(float(rows[m][-1]) > 0 for m in ROWS[task][:-1])  # training minutes of a fresh run
+        # latency (benchmarks/latency.py): one measured student network, faster than its teacher
+        latency = {m: float(rows[m][-2]) for m in ROWS[task]}
+        assert len({latency[m] for m in ROWS[task][1:]}) == 1 and 0 < latency['student alone'] < latency['teacher']
+        for name in [DIRS[m] for m in ROWS[task][:-1]]:
             ckpt = open(osp.join(root, name, 'last_checkpoint')).read().strip()
             assert ckpt.endswith('iter_2.pth') and osp.isfile(ckpt)
         report = open(osp.join(root, 'report.md')).read()
         assert '| model | parameters | ' + ' | '.join(headers) in report
         assert '![metrics](metrics.png)' in report and '![attention](attention.png)' in report
-        assert 'train.log' in report and 'eval.log' in report
+        assert 'train.log' in report and 'eval.log' in report and 'latency.log' in report
+        ratio = float(re.search(r'\*\*student: ([\d.]+) times faster than its teacher at ', report).group(1))
+        assert ratio == pytest.approx(latency['teacher'] / latency['student alone'], abs=0.1)
         assert png_size(osp.join(root, 'metrics.png'))[0] > 200
         width, height = png_size(osp.join(root, 'attention.png'))
         assert width > 800 and height > 200  # 7 panels a row, 2 images
@@ -68,6 +77,10 @@ def test_demo_every_task_then_reuses_teacher(tmp_path):
     det = open(osp.join(work, 'det', 'report.md')).read()
     assert 'model.distiller.levels.loss.alpha=0.00028' in det  # the benchmark's pick, 10x the recipe
     assert "starts from the teacher's neck and bbox_head" in det  # the gain is not all the feature loss's
+    assert 'the `inherit` row is that initialisation without any feature loss' in det
+    inherit = json.load(open(osp.join(work, 'det', 'inherit', 'eval_metrics.json')))
+    assert 'fitnet_fpn_retina-r18_retina-r18q_300i_bccd.py' in inherit['config']  # the FitNet recipe at weight 0
+    assert 'model.distiller.levels.loss.alpha=0' in open(osp.join(work, 'det', 'inherit', 'train.log')).read()
     seg = open(osp.join(work, 'seg', 'report.md')).read()
     assert 'inheriting' not in seg  # widths differ: nothing inherited
     assert "DFD runs at its recipe's weights, the factor (x1) the held-out benchmark picked on val" in seg

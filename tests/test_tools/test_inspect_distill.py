@@ -17,7 +17,7 @@ _TEACHERS = {}
 
 
 def teacher_for(recipe, tmp_path_factory):
-    from dfd_razor.testing import load_recipe, make_teacher_checkpoint
+    from testing_helpers import load_recipe, make_teacher_checkpoint
     cfg = load_recipe(osp.join(CPU, recipe))
     key = str(cfg.model.teacher)
     if key not in _TEACHERS:

@@ -139,7 +139,7 @@ def test_segmentation_recipe_through_the_tools_and_teacher_evaluation(tmp_path):
 
 
 def test_teacher_val_reports_teacher_metrics_beside_the_students(tmp_path):
-    from dfd_razor.testing import load_recipe, make_teacher_checkpoint
+    from testing_helpers import load_recipe, make_teacher_checkpoint
     seg = osp.join(ROOT, 'recipes', 'cpu_demo', 'dfd_head_pspnet-r18_pspnet-r18q_200i_camvid.py')
     teacher = make_teacher_checkpoint(load_recipe(seg), str(tmp_path / 'teacher.pth'))
     work = str(tmp_path / 'work')

@@ -1,6 +1,5 @@
 """MMRazor's single-teacher algorithms, made to refuse training without their teacher and to inherit from it."""
 import contextlib
-import re
 from typing import List, Optional, Sequence, Tuple
 
 import torch
@@ -9,7 +8,7 @@ from mmrazor.models.algorithms import FpnTeacherDistill, SingleTeacherDistill
 from mmrazor.registry import MODELS
 from torch import nn
 
-from ...checkpoint import read_checkpoint, state_mismatch
+from ...checkpoint import load_state_strictly, model_state, read_checkpoint
 from ...errors import RecipeValueError
 
 
@@ -107,37 +106,16 @@ def load_teacher_strictly(teacher: nn.Module, path: str) -> Tuple[int, int]:
     Returns:
         tuple[int, int]: tensors loaded, tensors of the teacher's state_dict.
     """
-    ckpt = read_checkpoint(path, 'model.teacher_ckpt')  # a missing or unreadable file: one line naming the key
-    if not isinstance(ckpt, dict):
-        raise RecipeValueError(f'model.teacher_ckpt: {path} holds a {type(ckpt).__name__}, not a checkpoint dict or '
-                               'a state_dict')
-    if 'state_dict' in ckpt:
-        state = ckpt['state_dict']
-    else:  # a bare state_dict (torch.save(model.state_dict())), as some exports and other trainers write
-        state = ckpt
-        print_log(f'teacher checkpoint {path}: no \'state_dict\' key, read as a bare state_dict ({len(state)} '
-                  'entries)', logger='current')
-    prefixed = [k for k in state if k.startswith('module.')]
-    if prefixed:  # saved from a DataParallel / DistributedDataParallel wrapper
-        state = {re.sub(r'^module\.', '', k): v for k, v in state.items()}
-        print_log(f'teacher checkpoint {path}: stripped the \'module.\' prefix (DataParallel/DDP) from '
-                  f'{len(prefixed)} of {len(state)} keys', logger='current')
-    own = teacher.state_dict()
-    mismatch = state_mismatch(own, state)
-    missing, mismatched = mismatch.missing, mismatch.shapes
-    if missing or mismatched:
-        lines = [f'model.teacher_ckpt: {path} does not match the teacher ({type(teacher).__name__}): '
-                 f'{len(missing)} missing keys, {len(mismatched)} shape mismatches']
-        lines += [f'  missing: {k}' for k in missing[:10]] + (['  ...'] if len(missing) > 10 else [])
-        lines += [f'  shape: {m}' for m in mismatched[:10]] + (['  ...'] if len(mismatched) > 10 else [])
-        raise RecipeValueError('\n'.join(lines))
-    unexpected = mismatch.unexpected
+    key = 'model.teacher_ckpt'
+    ckpt = read_checkpoint(path, key)  # a missing or unreadable file: one line naming the key
+    state, notes = model_state(ckpt, path, key)
+    for note in notes:
+        print_log(f'teacher checkpoint {path}: {note}', logger='current')
+    unexpected = load_state_strictly(teacher, state, path, key, allow_unexpected=True).unexpected
     if unexpected:
         print_log(f'teacher checkpoint {path}: {len(unexpected)} keys the teacher does not use, e.g. '
                   f'{unexpected[:3]}', logger='current')
-    loaded = {k: v for k, v in state.items() if k in own}
-    teacher.load_state_dict(loaded, strict=False)
-    return len(loaded), len(own)
+    return len(state) - len(unexpected), len(teacher.state_dict())
 
 
 def inherit(student: nn.Module, teacher: nn.Module, name: str) -> List[str]:

@@ -9,7 +9,7 @@ from mmengine.logging import MessageHub
 from mmrazor.models.distillers import ConfigurableDistiller
 from mmrazor.registry import MODELS
 
-from ...errors import RecipeIndexError
+from ...errors import RecipeIndexError, RecipeKeyError
 
 # Connector arguments filled with the level's student / teacher channels when a template leaves them out.
 STUDENT_CHANNEL_ARGS = ('in_channels', 'in_channel', 'student_channels')
@@ -89,10 +89,13 @@ class MultiLevelDistiller(ConfigurableDistiller):
                  'inputs'}
         unknown = set(levels) - known
         if unknown:
-            raise KeyError(f'distiller.levels has unknown keys {sorted(unknown)}; known: {sorted(known)}')
-        for key in ('name', 'loss', 'inputs'):
-            if key not in levels:
-                raise KeyError(f'distiller.levels needs the key {key!r}')
+            raise RecipeKeyError(f'model.distiller.levels has unknown keys {sorted(unknown)}; known: {sorted(known)}')
+        if 'name' not in levels:
+            raise RecipeKeyError("model.distiller.levels needs the key 'name' (the level tag in the loss names, set "
+                                 "by the algorithm bases: 'fpn', 'neck', 'head', 'backbone')")
+        missing = [key for key in ('loss', 'inputs') if key not in levels]
+        if missing:
+            raise RecipeKeyError(replaced_method_message(levels, missing))
         name = levels['name']
         indices: List[Optional[int]] = list(levels.get('indices') or [None])
         loss_name = levels.get('loss_name', 'loss')
@@ -283,10 +286,29 @@ class MultiLevelDistiller(ConfigurableDistiller):
                         'distiller to skip this check')
 
 
+def replaced_method_message(levels: Dict[str, Any], missing: List[str]) -> str:
+    """Why ``levels`` lacks the method's ``loss``/``inputs``, and the fix, in one line.
+
+    A method file (``dfd_razor::methods/dfd.py``) gives ``levels.loss`` and ``levels.inputs``; a recipe puts it in
+    the model with ``model = dict(distiller=_base_.method)``. A second ``model = dict(distiller=dict(levels=...))``
+    in the same file replaces that dict (it is a Python assignment, not a merge), so the distiller receives the
+    pair's ``levels`` plus whatever the second dict gave, without the method's.
+    """
+    has = ', '.join(sorted(levels)) or 'nothing'
+    return (f'model.distiller.levels has no {" and no ".join(repr(k) for k in missing)} (it has {has}): the '
+            "method's levels did not reach the distiller. If the recipe sets model twice (model = "
+            'dict(distiller=_base_.method), then model = dict(distiller=dict(levels=...))), the second assignment '
+            "replaced the method's model.distiller instead of updating it: keep the first and update the method in "
+            "place, e.g. model['distiller'].levels.loss.update(alpha=1e-4, beta=3e-5). If the recipe names no "
+            "method, add one: _base_ = [<pair>, 'dfd_razor::methods/dfd.py'] and model = "
+            'dict(distiller=_base_.method)')
+
+
 def _init_args(type_name: Any) -> Sequence[str]:
     """Names of the ``__init__`` arguments of a registered connector or loss type."""
     cls = MODELS.get(type_name) if isinstance(type_name, str) else type_name
     if cls is None:
-        # mmengine's own wording, which the tools trace back to the config key (dfd_razor.launch.unregistered_type)
+        # mmengine's own wording, which the tools trace back to the config key
+        # (dfd_razor_tools.launch.unregistered_type)
         raise KeyError(f'{type_name} is not in the mmrazor::model registry (a connector or loss type)')
     return list(inspect.signature(cls.__init__).parameters)

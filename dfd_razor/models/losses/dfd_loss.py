@@ -1,5 +1,5 @@
 """DFD loss: different constraints for high- and low-disparity regions (paper section 3, eqs. 2-7)."""
-from typing import Dict, Optional, Union
+from typing import Any, Dict, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -151,6 +151,14 @@ class DFDLoss(nn.Module):
     def needs_transformed(self) -> bool:
         """Whether an ``s_transformed`` input must be wired to this loss."""
         return any(c is not None and c.startswith('transform') for c in (self.hd_constraint, self.ld_constraint))
+
+    @classmethod
+    def weight_terms(cls, args: Dict[str, Any]) -> Dict[str, Tuple[str, ...]]:
+        """The weight arguments and the logged terms they scale (see :mod:`dfd_razor.models.losses.weights`):
+        alpha the HD term and beta the LD term when split; alpha the whole map (``'all'``) when not."""
+        if not args.get('split', True):
+            return {'alpha': ('all', )}
+        return {'alpha': ('hd', ), 'beta': ('ld', )}
 
     def forward(self,
                 s_feature: Tensor,

@@ -119,7 +119,9 @@ class FGDLoss(nn.Module):
         self.image_shape_key = image_shape_key
         self.return_terms = return_terms
         c = teacher_channels
-        # the original's names, so that its parameters map one to one
+        # the original's names, so that its parameters map one to one. conv_mask's bias is dead, as in the
+        # original: it adds one constant to every logit of a softmax over positions, which softmax ignores, so its
+        # gradient is zero; it is kept so that the original's checkpoints load strictly.
         self.conv_mask_s = nn.Conv2d(c, 1, kernel_size=1)
         self.conv_mask_t = nn.Conv2d(c, 1, kernel_size=1)
         self.channel_add_conv_s = _channel_add(c)
@@ -133,6 +135,11 @@ class FGDLoss(nn.Module):
         kaiming_init(self.conv_mask_t, mode='fan_in')
         constant_init(self.channel_add_conv_s[-1], val=0)
         constant_init(self.channel_add_conv_t[-1], val=0)
+
+    @classmethod
+    def weight_terms(cls, args: Dict[str, Any]) -> Dict[str, Tuple[str, ...]]:
+        """The weight arguments and the logged terms they scale (see :mod:`dfd_razor.models.losses.weights`)."""
+        return {'alpha_fgd': ('fg', ), 'beta_fgd': ('bg', ), 'gamma_fgd': ('attention', ), 'lambda_fgd': ('global', )}
 
     def forward(self, preds_S: Tensor, preds_T: Tensor,
                 data_samples: Optional[Sequence[Any]] = None) -> Union[Tensor, Dict[str, Tensor]]:

@@ -15,7 +15,7 @@ from mmengine.registry import DefaultScope, init_default_scope
 from mmengine.runner import Runner
 from mmrazor.registry import MODELS
 
-from dfd_razor.testing import load_recipe, make_teacher_checkpoint, offline_model_cfg, offline_options
+from testing_helpers import load_recipe, make_teacher_checkpoint, offline_model_cfg, offline_options
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', '..'))
 RECIPE = osp.join(ROOT, 'recipes', 'retinanet', 'dfd_fpn_retina-x101_retina-r50_1x_coco.py')
@@ -137,7 +137,7 @@ def test_load_from_checkpoint_wins_over_inheritance(teacher_ckpt, tmp_path):
 
 
 def test_log_carries_the_distill_sum_its_ratio_and_the_teacher_source(tmp_path):
-    from dfd_razor.testing import tiny_batch
+    from testing_helpers import tiny_batch
     recipe = osp.join(ROOT, 'recipes', 'cpu_demo', 'dfd_fpn_retina-r18_retina-r18q_300i_bccd.py')
     ckpt = make_teacher_checkpoint(load_recipe(recipe), str(tmp_path / 'teacher.pth'))
     cfg = load_recipe(recipe, {'model.teacher_ckpt': ckpt})

@@ -1,7 +1,7 @@
 from mmrazor.registry import MODELS
 from torch import nn
 
-from dfd_razor.testing import load_recipe, offline_model_cfg
+from testing_helpers import load_recipe, offline_model_cfg
 
 RECIPE = 'recipes/cpu_demo/cwd_head_pspnet-r18_pspnet-r18half_800i_camvid.py'
 

@@ -411,7 +411,7 @@ def test_recipe_model_pair_trains_one_step_under_bf16_autocast(tmp_path):
     from mmengine.registry import init_default_scope
     from mmrazor.registry import MODELS
 
-    from dfd_razor.testing import load_recipe, make_teacher_checkpoint, model_num_classes, offline_options, tiny_batch
+    from testing_helpers import load_recipe, make_teacher_checkpoint, model_num_classes, offline_options, tiny_batch
     recipe = osp.join(osp.dirname(__file__), '..', '..', '..', 'recipes', 'cpu_demo',
                       'dfd_fpn_retina-r18_retina-r18half_500i_tinycoco.py')
     cfg = load_recipe(recipe)

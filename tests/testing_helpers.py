@@ -18,27 +18,13 @@ def load_recipe(path: str, options: Optional[Dict[str, Any]] = None) -> Config:
 def offline_model_cfg(model: ConfigDict) -> ConfigDict:
     """A copy of a model config whose backbones start from random weights instead of downloading them.
 
-    Drops ``init_cfg=dict(type='Pretrained', ...)`` and mmseg/mmpose-style ``pretrained=<url>`` entries at every
-    depth. Used by tests on models the test builds itself (teachers to make checkpoints from, students of
+    The tools' ``--offline`` logic (:func:`dfd_razor_tools.offline.offline_model_cfg`): drops every
+    ``init_cfg=dict(type='Pretrained', ...)`` and ``pretrained=<url>`` entry at every depth, and resolves MMRazor's
+    ``cfg_path`` form. Used by tests on models the test builds itself (teachers to make checkpoints from, students of
     recipes); it never touches ``teacher_ckpt``.
     """
-    model = ConfigDict(model.to_dict() if hasattr(model, 'to_dict') else dict(model))
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            init = node.get('init_cfg')
-            if isinstance(init, dict) and init.get('type') == 'Pretrained':
-                node['init_cfg'] = None
-            if isinstance(node.get('pretrained'), str):
-                node['pretrained'] = None
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, (list, tuple)):
-            for value in node:
-                walk(value)
-
-    walk(model)
-    return model
+    from dfd_razor_tools.offline import offline_model_cfg as drop_pretrained
+    return drop_pretrained(model)
 
 
 def offline_options(cfg: Config) -> Dict[str, Any]:
@@ -62,7 +48,7 @@ def make_teacher_checkpoint(cfg: Config, path: str) -> str:
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     model = MODELS.build(offline_model_cfg(teacher))
     model.init_weights()
-    torch.save({'state_dict': model.state_dict(), 'meta': {'made_by': 'dfd_razor.testing'}}, path)
+    torch.save({'state_dict': model.state_dict(), 'meta': {'made_by': 'testing_helpers'}}, path)
     return path
 
 

@@ -1,12 +1,12 @@
-"""The CPU demonstration tasks of recipes/cpu_demo, shared by tools/demo.py and benchmarks/distill_benchmark.py.
+"""The CPU demonstration tasks of recipes/cpu_demo: tools/demo.py's tasks and the pairs of the benchmark presets.
 
-Per task: the bundled data sets it needs (dfd_razor.data), its pair (a method recipe is
+Per task: the bundled data sets it needs (dfd_razor_tools.data), its pair (a method recipe is
 ``<method>_<location>_<pair>.py``), its teacher and plain-student recipes, and the metric reported, with the
 factor that turns it into percent, further metrics reported beside it (``extra``), whether it is scored on images
-the models never trained on (``held_out``) and a label for tables. ``bccd`` and ``camvid`` are the held-out
-benchmark pairs of ``benchmarks/distill_benchmark.py``; the demo's ``det`` and ``seg`` run the same pairs.
+the models never trained on (``held_out``) and a label for tables. ``bccd`` and ``camvid`` are the pairs of the
+held-out benchmark's presets (``benchmarks/presets/``, ``tools/benchmark.py --preset``); the demo's ``det`` and
+``seg`` run the same pairs.
 """
-import json
 import os.path as osp
 from typing import Dict, List, Sequence
 
@@ -22,7 +22,7 @@ _CAMVID = dict(data=['camvid'], pair='pspnet-r18_pspnet-r18q_200i_camvid', locat
 
 TASKS: Dict[str, Dict] = {
     # tools/demo.py's tasks. `dfd_factor` multiplies the DFD recipe's alpha and beta: the factor the held-out
-    # benchmark picked on val for the same pair (benchmarks/<benchmark>.md; tests/test_demo_tasks.py checks it),
+    # benchmark picked on val for the same pair (benchmarks/<benchmark>.md; test_demo_tasks.py checks it),
     # `figure` the val items and level of the attention figure.
     'det': dict(_BCCD, teacher='teacher_retina-r18_800i_bccd.py', dfd_factor=10, benchmark='bccd',
                 figure=dict(val_index=[0, 6], level=0)),
@@ -35,7 +35,7 @@ TASKS: Dict[str, Dict] = {
                  teacher='teacher_td-hm-r18_800i_minicoco.py', student='student_td-hm-r18half_800i_minicoco.py',
                  metric='coco/AP', scale=100, held_out=False, dfd_factor=1, figure=dict(val_index=[0, 1], level=0),
                  label='keypoint AP (pose_minicoco, the 53 training people)'),
-    # benchmarks/distill_benchmark.py's pairs (the demo's det and seg use the same pairs, det with a shorter teacher)
+    # the benchmark presets' pairs (the demo's det and seg use the same pairs, det with a shorter teacher)
     'bccd': _BCCD,
     'camvid': _CAMVID,
 }
@@ -57,20 +57,15 @@ def recipe(task: Dict, method: str) -> str:
 
 
 def read_metric(path: str, metric: str, scale: float) -> float:
-    """The task's metric from a tools/test.py metrics file, times ``scale`` (to percent).
-
-    MMDetection's CocoMetric returns no metric at all when a model detects nothing above its score threshold (it
-    logs "The testing results of the whole dataset is empty"), while other metrics beside it (BCCD's VOC mAP)
-    still report; that is an AP of 0 by definition, reported as 0.0 with a line saying so. Any other missing
-    metric is an error naming the file and the key.
-    """
-    metrics = json.load(open(path))['metrics']
-    if metric in metrics:
-        return metrics[metric] * scale
-    if metric.startswith('coco/bbox') and not any(k.startswith('coco/') for k in metrics):
-        print(f'no detections above the score threshold ({path}): {metric} = 0', flush=True)
-        return 0.0
-    raise SystemExit(f'{path} has no {metric!r} (it has {sorted(metrics)})')
+    """The task's metric from a tools/test.py metrics file, times ``scale`` (to percent), as
+    :func:`dfd_razor_tools.run.read_metric` reads it (no detections at all: 0.0); a missing metric ends the demo
+    with one line naming the file and the key (SystemExit)."""
+    from dfd_razor_tools.run import MetricMissing
+    from dfd_razor_tools.run import read_metric as read
+    try:
+        return read(path, metric, scale)
+    except MetricMissing as e:
+        raise SystemExit(str(e)) from e
 
 
 def metric_columns(task: Dict) -> Dict[str, float]:
@@ -79,14 +74,18 @@ def metric_columns(task: Dict) -> Dict[str, float]:
 
 
 def dfd_weight_options(task: Dict) -> List[str]:
-    """``--cfg-options`` that scale the DFD recipe's alpha and beta by the task's ``dfd_factor`` (none at 1)."""
+    """``--cfg-options`` that scale the DFD recipe's weights (as its loss declares them: alpha and beta) by the
+    task's ``dfd_factor`` (none at 1)."""
     factor = task.get('dfd_factor', 1)
     if factor == 1:
         return []
     from mmengine.config import Config
+
+    import dfd_razor  # noqa: F401  (registers the losses the declaration is looked up on)
+    from dfd_razor.models.losses import weight_values
     root = osp.dirname(osp.dirname(osp.abspath(__file__)))
-    loss = Config.fromfile(osp.join(root, recipe(task, 'dfd'))).model.distiller.levels.loss
-    return [f'model.distiller.levels.loss.{k}={float(loss[k]) * factor:g}' for k in ('alpha', 'beta')]
+    loss = Config.fromfile(osp.join(root, recipe(task, 'dfd'))).model.distiller.levels.loss.to_dict()
+    return [f'model.distiller.levels.loss.{k}={v * factor:g}' for k, v in weight_values(loss).items()]
 
 
 def schedule_length(recipe_path: str, cfg_options: Sequence[str] = ()) -> int:

@@ -1,4 +1,4 @@
-"""dfd_razor.demo_tasks: the CPU demo tasks' recipes and metric reading."""
+"""dfd_razor_tools.demo_tasks: the CPU demo tasks' recipes and metric reading."""
 import json
 import os
 import os.path as osp
@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from dfd_razor.demo_tasks import TASKS, dfd_weight_options, read_metric, recipe
+from dfd_razor_tools.demo_tasks import TASKS, dfd_weight_options, read_metric, recipe
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def test_recipe_paths():
@@ -46,7 +46,7 @@ def test_read_metric(tmp_path, capsys):
 
 
 def test_benchmark_pairs_and_demo_tasks():
-    from dfd_razor.demo_tasks import DEMO_TASKS
+    from dfd_razor_tools.demo_tasks import DEMO_TASKS
     assert DEMO_TASKS == ['det', 'pose', 'seg', 'yolo']
     assert recipe(TASKS['bccd'], 'teacher') == 'recipes/cpu_demo/teacher_retina-r18_1600i_bccd.py'
     assert recipe(TASKS['bccd'], 'pkd') == 'recipes/cpu_demo/pkd_fpn_retina-r18_retina-r18q_300i_bccd.py'
@@ -59,12 +59,8 @@ def test_benchmark_pairs_and_demo_tasks():
 
 
 def test_demo_dfd_weight_is_the_benchmarks_pick():
-    """The demo's DFD factor is the one benchmarks/distill_benchmark.py picks from the committed seed-0 sweep."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location('distill_benchmark',
-                                                  osp.join(ROOT, 'benchmarks', 'distill_benchmark.py'))
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    """The demo's DFD factor is the one tools/benchmark.py's protocol picks from the committed seed-0 sweep."""
+    from dfd_razor_tools import benchmark as bench
     for task in ('det', 'seg'):
         runs = osp.join(ROOT, 'benchmarks', 'runs', TASKS[task]['benchmark'])
         sweep = {}
@@ -82,7 +78,7 @@ def test_demo_dfd_weight_is_the_benchmarks_pick():
 
 
 def test_teacher_state_reuses_only_a_finished_schedule(tmp_path):
-    from dfd_razor.demo_tasks import schedule_length, teacher_state
+    from dfd_razor_tools.demo_tasks import schedule_length, teacher_state
     assert schedule_length(recipe(TASKS['det'], 'teacher')) == 800
     assert schedule_length(recipe(TASKS['bccd'], 'teacher')) == 1600
     assert schedule_length(recipe(TASKS['det'], 'teacher'), ['train_cfg.max_iters=2', 'randomness.seed=3']) == 2

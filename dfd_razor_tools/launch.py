@@ -16,7 +16,7 @@ from typing import Any, Iterator, List, Optional, Tuple
 import torch
 from mmengine.config import Config, DictAction
 
-from .errors import RecipeError  # noqa: F401  (raised by the tools as dfd_razor.launch.RecipeError)
+from dfd_razor.errors import RecipeError  # noqa: F401  (raised by the tools as dfd_razor_tools.launch.RecipeError)
 
 
 def common_parser(description: str) -> argparse.ArgumentParser:
@@ -43,7 +43,10 @@ def load_config(path: str, cfg_options: dict, work_dir: Optional[str], launcher:
     """Read a recipe, apply overrides, choose the work dir, and make distributed runs work on CPU (gloo)."""
     if not osp.isfile(path):
         raise RecipeError(f'config file not found: {path}')
-    cfg = Config.fromfile(path)
+    try:
+        cfg = Config.fromfile(path)
+    except (AttributeError, NameError, TypeError, KeyError) as e:  # the recipe's Python, run by mmengine
+        raise RecipeError(config_code_error(path, e)) from e
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     cfg.launcher = launcher
@@ -60,6 +63,25 @@ def load_config(path: str, cfg_options: dict, work_dir: Optional[str], launcher:
         wrapper['device_ids'] = None
         cfg.model_wrapper_cfg = wrapper
     return cfg
+
+
+def config_code_error(path: str, error: BaseException) -> str:
+    """One line for an error raised by a config file's own code: the file and line, the error, and for the common
+    slip of attribute access on a plain dict (``model.distiller...`` after ``model = dict(distiller=...)``) how to
+    write it."""
+    import traceback
+
+    import mmengine
+    frames = [f for f in traceback.extract_tb(error.__traceback__)  # the config's own frames, not mmengine's
+              if not osp.abspath(f.filename).startswith(osp.dirname(osp.abspath(mmengine.__file__)))]
+    where = f'{frames[-1].filename}, line {frames[-1].lineno}' if frames else path
+    text = str(error).splitlines()[0].strip('"') if str(error) else repr(error)
+    message = f'{where}: {type(error).__name__}: {text}'
+    if isinstance(error, AttributeError) and "'dict' object has no attribute" in str(error):
+        message += (" (a dict written in a config file, e.g. model = dict(distiller=_base_.method), is a plain dict: "
+                    "reach into it with items, model['distiller'].levels.loss.update(alpha=..., beta=...); what "
+                    'comes from _base_ is a ConfigDict, with attribute access)')
+    return message
 
 
 def _datasets(node: Any, key: str) -> Iterator[Tuple[str, Any]]:
@@ -92,11 +114,6 @@ def check_data(cfg: Config, loaders: List[str]) -> None:
                 full = ann if osp.isabs(ann) or root is None else osp.join(root, ann)
                 if not osp.isfile(full):
                     raise RecipeError(f'{key}.ann_file: {full} does not exist')
-
-
-def check_checkpoint(path: str) -> None:
-    if not (path.startswith(('http://', 'https://', 's3://')) or osp.isfile(path)):
-        raise RecipeError(f'checkpoint file not found: {path}')
 
 
 def add_debug_flag(parser: argparse.ArgumentParser) -> None:

@@ -1,4 +1,4 @@
-"""dfd_razor.data: root resolution order, checksum checks, and the download path on a local archive."""
+"""dfd_razor_tools.data: root resolution order, checksum checks, and the download path on a local archive."""
 import hashlib
 import os
 import shutil
@@ -6,7 +6,7 @@ import zipfile
 
 import pytest
 
-from dfd_razor import data
+from dfd_razor_tools import data
 
 
 def make_dataset(root, name, text='{"images": []}'):

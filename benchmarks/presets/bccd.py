@@ -1,0 +1,30 @@
+# BCCD blood-cell detection, the repository's held-out CPU benchmark (benchmarks/bccd.md):
+#     OMP_NUM_THREADS=1 python tools/benchmark.py --preset bccd --jobs 2
+# Each name below is the default of the tools/benchmark.py option of the same name (paths relative to the
+# repository), which overrides it; teacher_recipe, teacher_work_dir, data and description are the preset's own.
+# A copy of this file, edited, is a preset of your own pair (--preset path/to/file.py).
+name = 'bccd'
+description = ('Pair: `recipes/cpu_demo/*_retina-r18_retina-r18q_300i_bccd.py`: RetinaNet R18 teacher (1600 '
+               'iterations) -> quarter-width R18 student with the same FPN and head (300 iterations), BCCD (205 train, '
+               '87 val images, 3 classes), everything scored on val, which no model trained on.')
+folder = 'recipes/cpu_demo'
+pair = '*_fpn_retina-r18_retina-r18q_300i_bccd.py'
+student = 'student_retina-r18q_300i_bccd.py'
+# The rows, in the order they run: the controls, the methods, then the variants (why DFD wins or loses).
+methods = ['student', 'inherit', 'fitnet', 'pkd', 'mgd', 'cwd', 'dfd', 'dfd_split', 'dfd_batch', 'dfd_norm']
+variants = {
+    'dfd_split': ('dfd', ['model.distiller.levels.connectors.trans=None',  # table 1 "split": strict MSE on HD too
+                          'model.distiller.levels.inputs.s_transformed=None',
+                          'model.distiller.levels.loss.hd_constraint=mse']),
+    'dfd_batch': ('dfd', ['model.distiller.levels.loss.threshold_scope=batch']),  # one threshold per batch
+    'dfd_norm': ('dfd', ['model.distiller.levels.loss.normalize=True']),  # scale-free DFD (ours)
+}
+# Trained (seeded) into the demo's cache when missing: the same teacher on every machine of this kind.
+teacher_recipe = 'recipes/cpu_demo/teacher_retina-r18_1600i_bccd.py'
+teacher_work_dir = 'work_dirs/demo/bccd/teacher'
+metric = 'coco/bbox_mAP'
+scale = 100
+extra_metrics = {'pascal_voc/mAP': 100}
+label = 'box mAP@[.5:.95] (BCCD val, held out)'
+data = ['bccd']  # bundled dataset (dfd_razor_tools/data.py): $DFD_DATA_ROOT of every run
+out_dir = 'benchmarks'  # tables here, records in benchmarks/runs/bccd/

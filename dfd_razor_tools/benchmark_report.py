@@ -1,0 +1,256 @@
+"""The benchmark's tables (``<name>.md``), diagnostics (``<name>_diagnostics.md``) and chart (``<name>.png``),
+written from a :class:`~dfd_razor_tools.benchmark.Benchmark`'s records after every finished run.
+
+The headline gives every row's mean +- std over the fresh seeds only, the reference method's paired difference to
+each other row seed by seed and its verdict (:func:`dfd_razor_tools.benchmark.verdict`); the seed that picked the
+weights appears in the sweep table only.
+"""
+import os
+import os.path as osp
+import statistics
+from typing import Dict, List, Optional
+
+from dfd_razor_tools.benchmark import CONTROLS, Benchmark, difference_cell, mean_std, run_name
+
+
+def _seeds(seeds: List[int]) -> str:
+    return ', '.join(map(str, seeds))
+
+
+def cell(bench: Benchmark, row: str, factor: Optional[float]) -> str:
+    """Mean +- std of a row at ``factor`` over the fresh seeds, with the count of failed runs."""
+    if factor is None:
+        return 'not run yet'
+    failed = bench.failed(row, factor)
+    return mean_std(list(bench.seed_values(row, factor).values())) + (f', {failed} failed' if failed else '')
+
+
+def weights_cell(bench: Benchmark, row: str, factor: Optional[float]) -> str:
+    if row in CONTROLS:
+        return '-'
+    if factor is None:
+        return '-'
+    return ', '.join(f'{k}={v * factor:.3g}' for k, v in bench.weights(row).items())
+
+
+def legend(bench: Benchmark, row: str) -> str:
+    """What a row trains, from the pair."""
+    if row == 'student':
+        return f'the student recipe alone, from scratch (`{bench.pair.student}`)'
+    if row == 'inherit':
+        return ("the distillation recipes' initialisation from the teacher, no feature loss: the FitNet recipe "
+                f'with every weight at 0 (`{bench.pair.inherit}`)')
+    if bench.is_variant(row):
+        variant = bench.pair.variants[row]
+        return f'the {variant.method} recipe with `{" ".join(variant.options)}` (a variant: its picked weight only)'
+    return f'`{bench.pair.recipe(row)}`, weight(s) {", ".join(bench.weights(row))}'
+
+
+def comparison_cells(bench: Benchmark, row: str, shipped: bool) -> List[str]:
+    if row == bench.reference or bench.reference not in bench.rows:
+        return ['-', '-']
+    diffs, word = bench.comparison(row, shipped)
+    return [difference_cell(diffs), word]
+
+
+def headline(bench: Benchmark) -> List[str]:
+    ref, label = bench.reference, bench.metric.label
+    lines = ['| method | picked factor | picked weight(s) | ' + label + f' | {ref} - method, per seed | verdict |',
+             '| --- | --- | --- | --- | --- | --- |']
+    for row in bench.rows:
+        best = bench.picked(row)
+        if row in CONTROLS:
+            shown = '-'
+        elif best is None:
+            shown = 'not run yet'
+        else:
+            shown = f'{best:g}' + ('' if bench.sweep_complete(row) else ' (sweep not finished)')
+        lines.append(f'| {row} | {shown} | {weights_cell(bench, row, best)} | {cell(bench, row, best)} | ' +
+                     ' | '.join(comparison_cells(bench, row, shipped=False)) + ' |')
+    return lines
+
+
+def shipped_table(bench: Benchmark) -> List[str]:
+    ref, label = bench.reference, bench.metric.label
+    lines = [f'| method | shipped weight(s) | {label} | {ref} - method, per seed | verdict |',
+             '| --- | --- | --- | --- | --- |']
+    for row in bench.rows:
+        if bench.is_variant(row):
+            continue
+        factor = 0.0 if row in CONTROLS else 1.0
+        lines.append(f'| {row} | {weights_cell(bench, row, factor)} | {cell(bench, row, factor)} | ' +
+                     ' | '.join(comparison_cells(bench, row, shipped=True)) + ' |')
+    return lines
+
+
+def sweep_table(bench: Benchmark) -> List[str]:
+    first = bench.seeds[0]
+    lines = ['| method | factor: metric (the picked one in bold) |', '| --- | --- |']
+    for row in bench.rows:
+        if row in CONTROLS:  # no weight to pick: on the first seed only when an earlier protocol ran it
+            if (row, 0.0, first) in bench.records:
+                value = bench.value((row, 0.0, first))
+                lines.append(f'| {row} | ' + ('failed' if value is None else f'{value:.2f} (no weight)') + ' |')
+            continue
+        best = bench.picked(row)
+        parts = []
+        for f, v in sorted(bench.sweep(row).items()):
+            text = f'x{f:g}: ' + (f'{v:.2f}' if v is not None else 'failed')
+            parts.append(f'**{text}**' if best is not None and f == best else text)
+        lines.append(f'| {row} | ' + (', '.join(parts) or 'not run yet') + ' |')
+    return lines
+
+
+def runs_table(bench: Benchmark) -> List[str]:
+    extra = list(bench.metric.extra)
+    lines = [f'| run | {bench.metric.key} | ' + ''.join(f'{k} | ' for k in extra) +
+             's / iter | peak RSS (MiB) | wall (s) |', '| --- ' * (5 + len(extra)) + '|']
+    for run in sorted(bench.records, key=lambda r: (r[0], r[1], r[2])):
+        r = bench.records[run]
+        if r.get('status') != 'ok':
+            lines.append(f'| {run_name(run)} | FAILED: {r.get("error")} ({r.get("log")}) |')
+            continue
+        d = r.get('diagnostics') or {}
+        lines.append(f'| {run_name(run)} | {r["metric"]:.2f} | ' +
+                     ''.join(f'{r.get("extra", {}).get(k, 0):.2f} | ' for k in extra) +
+                     f'{d.get("seconds_per_iter", float("nan")):.3f} | {r.get("peak_rss_mib", float("nan")):.0f} | '
+                     f'{r.get("seconds", float("nan")):.0f} |')
+    return lines
+
+
+def cost_line(bench: Benchmark) -> str:
+    walls = [r['seconds'] for r in bench.records.values() if r.get('status') == 'ok' and 'seconds' in r]
+    if not walls:
+        return 'No finished run yet.'
+    return (f'{len(walls)} finished runs; their wall times sum to {sum(walls) / 3600:.1f} h, '
+            f'{statistics.mean(walls) / 60:.1f} min per run on average.')
+
+
+def write_report(bench: Benchmark, teacher: Dict, command: str, out_dir: str, how: str,
+                 elapsed: Optional[float], description: str = '') -> str:
+    """Write ``<out_dir>/<name>.md``, ``<name>_diagnostics.md`` and ``<name>.png``; return the tables' path.
+
+    Args:
+        bench (Benchmark): The benchmark, its records read.
+        teacher (dict): The teacher's ``metric`` and ``extra`` metrics (and ``checkpoint``).
+        command (str): The command that ran the protocol.
+        out_dir (str): Where the files go.
+        how (str): How the runs ran (the executor's description).
+        elapsed (float, optional): Seconds of this invocation; None for tables rewritten from records only.
+        description (str): A paragraph about the pair (a preset's).
+    """
+    name, ref, label, fresh = bench.pair.name, bench.reference, bench.metric.label, bench.fresh
+    lines = [f'# Held-out benchmark: {name}', '']
+    if description:
+        lines += [description, '']
+    lines += [f'Metric: {label}. Every method\'s weights were picked on seed {bench.seeds[0]} (factors '
+              f'{", ".join(f"{f:g}" for f in bench.factors)} of the shipped weights, extended by x10 up to '
+              f'{bench.max_extend} times per side while the best was at an end); every mean below is over the fresh '
+              f'seeds {_seeds(fresh)}, which took no part in picking, the same seeds for every row. Paired '
+              f'difference: {ref} minus the row, seed by seed, as mean (min to max). Verdict: {ref} *wins* when it '
+              'is above the row on every fresh seed, *loses* when it is below on every one, else the row is '
+              '*within the spread* (docs/benchmark.md: how to read it).', '']
+    if teacher:
+        lines += [f'Teacher (`{teacher.get("checkpoint", "")}`): {teacher["metric"]:.2f}' +
+                  ''.join(f', {k} {v:.2f}' for k, v in teacher.get('extra', {}).items()) + '.', '']
+    lines += [f'## Headline: each method at the weight picked on seed {bench.seeds[0]}', ''] + headline(bench)
+    alone = list(bench.seed_values('student', 0.0).values()) if 'student' in bench.rows else []
+    if alone and teacher:
+        lines += ['', f'Teacher minus student alone: {teacher["metric"] - statistics.mean(alone):.2f} points '
+                  f'(student alone over {len(alone)} fresh seed(s)).']
+    lines += ['', '## At the shipped weights (each recipe\'s own)', ''] + shipped_table(bench)
+    lines += ['', f'## Sweep (seed {bench.seeds[0]}: it picks the weights and is in no mean above)', ''] + \
+        sweep_table(bench)
+    lines += ['', '## Runs', '', 's / iter: the median seconds per training iteration, from runs that may have shared '
+              'their machine with other runs: not a cost comparison (benchmarks/step_cost.py is one).', ''] + \
+        runs_table(bench)
+    lines += ['', '## Rows', ''] + [f'- {row}: {legend(bench, row)}' for row in bench.rows]
+    lines += ['', f'Command: `{command}`; {how}; ' +
+              (f'{elapsed:.0f} s in this invocation, {bench.reused} runs reused from earlier ones. '
+               if elapsed is not None else
+               f'these tables were rewritten from the {len(bench.records)} records (--report-only). ') +
+              cost_line(bench),
+              f'Diagnostics of every run (distill terms, distill/task ratio, HD fractions): '
+              f'[{name}_diagnostics.md]({name}_diagnostics.md).', '']
+    os.makedirs(out_dir, exist_ok=True)
+    path = osp.join(out_dir, f'{name}.md')
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines))
+    write_diagnostics(bench, osp.join(out_dir, f'{name}_diagnostics.md'))
+    plot(bench, osp.join(out_dir, f'{name}.png'), teacher)
+    return path
+
+
+def term_weight(bench: Benchmark, run, term: str) -> Optional[float]:
+    """The weight a logged distill term was multiplied by (to report it unweighted), from the loss's declaration;
+    None for a control."""
+    from dfd_razor.models.losses import term_weight as declared_term_weight
+
+    from dfd_razor_tools.benchmark import recipe_loss
+    row, factor, _ = run
+    if row in CONTROLS:
+        return None
+    return declared_term_weight(recipe_loss(bench.recipe(run)), term) * factor
+
+
+def write_diagnostics(bench: Benchmark, path: str) -> None:
+    lines = [f'# {bench.pair.name}: diagnostics of every run', '',
+             'Per distill term at the first, middle and last logged training iteration: the weighted value as '
+             'logged and the unweighted value (weighted / weight); the whole distill loss over the task loss; for '
+             'DFD the fraction of positions in the HD region per level.', '']
+    for run in sorted(bench.records, key=lambda r: (r[0], r[1], r[2])):
+        r = bench.records[run]
+        d = r.get('diagnostics') or {}
+        if r.get('status') != 'ok' or 'first' not in d:
+            continue
+        where = ('first', 'middle', 'last')
+        iters = [d[w]['iter'] for w in where]
+        ratios = ' / '.join('-' if d[w]['ratio'] is None else f'{d[w]["ratio"]:.3g}' for w in where)
+        lines += [f'## {run_name(run)}', '', f'iterations {iters}; distill/task loss: {ratios}', '']
+        terms = sorted(d['first']['distill'])
+        if terms:
+            lines += ['| term | weighted (first / middle / last) | unweighted |', '| --- | --- | --- |']
+            for t in terms:
+                weight = term_weight(bench, run, t)
+                vals = [d[w]['distill'].get(t) for w in where]
+                weighted = ' / '.join('-' if v is None else f'{v:.4g}' for v in vals)
+                unweighted = ' / '.join('-' if v is None or not weight else f'{v / weight:.4g}' for v in vals)
+                lines.append(f'| {t} | {weighted} | {unweighted} |')
+            lines.append('')
+        fractions = sorted(d['first']['hd_fraction'])
+        if fractions:
+            lines.append('HD fraction: ' + '; '.join(
+                f'{t.replace("stat_", "").replace("_hd_fraction", "")} ' +
+                ' / '.join(f'{d[w]["hd_fraction"].get(t, float("nan")):.3f}' for w in where) for t in fractions))
+            lines.append('')
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines))
+
+
+def plot(bench: Benchmark, path: str, teacher: Dict) -> None:
+    """Bars: every row's mean +- std over the fresh seeds at its picked and at its shipped weight."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    names, picked, shipped = [], [], []
+    for row in bench.rows:
+        names.append(row)
+        picked.append(list(bench.seed_values(row, bench.picked(row)).values()))
+        shipped.append([] if bench.is_variant(row) else
+                       list(bench.seed_values(row, 0.0 if row in CONTROLS else 1.0).values()))
+    fig, ax = plt.subplots(figsize=(1.0 * len(names) + 2, 4))
+    x = list(range(len(names)))
+    for offset, values, label in ((-0.18, picked, 'picked weight'), (0.18, shipped, 'shipped weight')):
+        means = [statistics.mean(v) if v else float('nan') for v in values]
+        stds = [statistics.stdev(v) if len(v) > 1 else 0.0 for v in values]
+        ax.bar([i + offset for i in x], means, 0.36, yerr=stds, capsize=3, label=label)
+    if teacher:
+        ax.axhline(teacher['metric'], color='k', ls='--', lw=1, label='teacher')
+    ax.set_xticks(x, names, rotation=30, ha='right')
+    ax.set_ylabel(bench.metric.label)
+    ax.set_title(f'{bench.pair.name}: mean ± std over the fresh seeds {_seeds(bench.fresh)} '
+                 f'(n per bar in {bench.pair.name}.md)', fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)

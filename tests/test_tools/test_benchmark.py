@@ -1,0 +1,633 @@
+"""tools/benchmark.py: the protocol with a fake executor (sweep, extension, pick, fresh seeds, resume, failures), the
+paired differences and verdicts against values written here, the local and Slurm executors, and the tool end to
+end on a pair defined outside the repository."""
+import importlib.util
+import json
+import math
+import os
+import os.path as osp
+import re
+import shlex
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from dfd_razor_tools import benchmark as bm
+from dfd_razor_tools import benchmark_report as report
+from dfd_razor_tools import executors as ex
+from dfd_razor_tools.run import train_command
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+DATA = osp.abspath(os.environ.get('DFD_DATA_ROOT', osp.join(ROOT, '..', 'shared', 'data')))
+LOSS = 'model.distiller.levels.loss.'
+VARIANTS = {'dfd_split': bm.Variant('dfd', ['model.distiller.levels.connectors.trans=None',
+                                            'model.distiller.levels.inputs.s_transformed=None',
+                                            LOSS + 'hd_constraint=mse']),
+            'dfd_batch': bm.Variant('dfd', [LOSS + 'threshold_scope=batch']),
+            'dfd_norm': bm.Variant('dfd', [LOSS + 'normalize=True'])}
+METHODS = ['fitnet', 'pkd', 'mgd', 'cwd', 'dfd', 'dfd_split', 'dfd_batch', 'dfd_norm']
+ROWS = ['student', 'inherit'] + METHODS
+
+# A made-up val metric per (row, factor, seed): each method peaks at its own factor.
+PEAK = {'fitnet': 1.0, 'pkd': 1000.0, 'mgd': 0.01, 'cwd': 10.0, 'dfd': 0.1,
+        'dfd_split': 1.0, 'dfd_batch': 1.0, 'dfd_norm': 1e-4}
+
+
+def fake_metric(row, factor, seed):
+    if row in ('student', 'inherit'):
+        return 10.0 + seed
+    return 50.0 - abs(math.log10(factor / PEAK[row])) + 0.1 * seed
+
+
+@pytest.fixture(scope='module')
+def pair():
+    """The shipped BCCD pair of recipes/cpu_demo, with the three DFD variants."""
+    found = bm.find_pair(osp.join(ROOT, 'recipes', 'cpu_demo'), '*_fpn_retina-r18_retina-r18q_300i_bccd.py',
+                         'student_retina-r18q_300i_bccd.py', ['fitnet', 'pkd', 'mgd', 'cwd', 'dfd'], name='bccd')
+    found.variants = dict(VARIANTS)
+    return found
+
+
+class Fake:
+    """A fake of executors.perform: the made-up metric, no training; counts its calls."""
+
+    def __init__(self, fail=()):
+        self.calls, self.fail = [], set(fail)
+        self._lock = threading.Lock()
+
+    def __call__(self, spec, env=None):
+        run = bm.parse_run_name(spec.name)
+        with self._lock:
+            self.calls.append(run)
+        if run in self.fail:
+            return dict(status='failed', error='boom', log='x.log')
+        return dict(status='ok', metric=fake_metric(*run), extra={}, peak_rss_mib=1, seconds=60, diagnostics={})
+
+
+def make(tmp_path, pair, perform, base=(), rows=None, jobs=1, seeds=(0, 1, 2, 3)):
+    executor = ex.LocalExecutor(jobs=jobs, devices=[], threads_per_run=1, perform=perform)
+    return bm.Benchmark(pair, rows or ROWS, list(seeds), [0.1, 1.0, 10.0], 2, list(base), 'teacher.pth', '',
+                        str(tmp_path / 'work'), str(tmp_path / 'runs'), executor,
+                        bm.Metric('coco/bbox_mAP', 100, {}, 'box mAP'))
+
+
+# ---- the protocol -------------------------------------------------------------------------------------------------
+def test_the_pair_of_a_folder(pair, tmp_path):
+    assert pair.student == 'recipes/cpu_demo/student_retina-r18q_300i_bccd.py'
+    assert list(pair.methods) == ['fitnet', 'pkd', 'mgd', 'cwd', 'dfd']  # the order asked for
+    assert pair.methods['dfd'] == 'recipes/cpu_demo/dfd_fpn_retina-r18_retina-r18q_300i_bccd.py'
+    assert pair.inherit == pair.methods['fitnet']  # the BCCD student inherits the teacher's neck and head
+    assert pair.rows() == ROWS
+    with pytest.raises(bm.BenchmarkError, match=r'several student recipes .* choose one with --student'):
+        bm.find_pair(osp.join(ROOT, 'recipes', 'cpu_demo'))
+    with pytest.raises(bm.BenchmarkError, match=r'several cwd recipes \(cwd_backbone_td-hm.*\): choose the pair with --pair PATTERN'):
+        bm.find_pair(osp.join(ROOT, 'recipes', 'cpu_demo'), student='student_retina-r18q_300i_bccd.py')
+    with pytest.raises(bm.BenchmarkError, match=r'no fgd_\*\.py recipe matching'):
+        bm.find_pair(osp.join(ROOT, 'recipes', 'cpu_demo'), '*_bccd.py', 'student_retina-r18q_300i_bccd.py',
+                     ['fgd'])
+    with pytest.raises(bm.BenchmarkError, match='does not exist'):
+        bm.find_pair(str(tmp_path / 'nowhere'))
+
+
+def test_default_weights_come_from_the_recipes(pair, tmp_path):
+    bench = make(tmp_path, pair, None)
+    assert bench.weights('dfd') == {'alpha': 2.8e-5, 'beta': 1e-5}
+    assert bench.weights('pkd') == {'loss_weight': 10.0}
+    assert bench.weights('mgd') == {'alpha_mgd': 2e-5}
+    assert bench.weights('cwd') == {'loss_weight': 10.0}
+    assert bench.weights('fitnet') == {'alpha': 1e-5}
+    assert bench.weights('dfd_norm') == {'alpha': 2.8e-5, 'beta': 1e-5}  # a variant: its method's recipe
+
+
+def test_options_of_a_run(pair, tmp_path):
+    bench = make(tmp_path, pair, None, base=['train_cfg.max_iters=2'])
+    assert bench.options(('student', 0, 1)) == ['train_cfg.max_iters=2', 'randomness.seed=1']
+    assert bench.options(('inherit', 0, 0)) == ['train_cfg.max_iters=2', 'randomness.seed=0',
+                                                'model.teacher_ckpt=teacher.pth', LOSS + 'alpha=0']
+    opts = bench.options(('dfd_split', 10.0, 2))
+    assert opts == ['train_cfg.max_iters=2', 'randomness.seed=2', 'model.teacher_ckpt=teacher.pth',
+                    LOSS + 'alpha=0.00028', LOSS + 'beta=0.0001', 'model.distiller.levels.connectors.trans=None',
+                    'model.distiller.levels.inputs.s_transformed=None', LOSS + 'hd_constraint=mse']
+    assert bench.recipe(('inherit', 0, 0)).startswith('recipes/cpu_demo/fitnet_fpn_')
+    assert bench.recipe(('dfd_norm', 1.0, 0)).startswith('recipes/cpu_demo/dfd_fpn_')
+
+
+def test_schedule_options_scale_the_student_schedule():
+    student = 'recipes/cpu_demo/student_retina-r18q_300i_bccd.py'  # 300 iterations, milestones 225, 276
+    assert bm.schedule_options(student, 2) == ['train_cfg.max_iters=2', 'train_cfg.val_interval=2',
+                                               'default_hooks.checkpoint.interval=2',
+                                               'param_scheduler.1.milestones=[1,1]']
+    assert bm.schedule_options(student, 600)[-1] == 'param_scheduler.1.milestones=[450,552]'
+    camvid = 'recipes/cpu_demo/student_pspnet-r18q_200i_camvid.py'  # PolyLR over 200 iterations
+    assert bm.schedule_options(camvid, 50)[-1] == 'param_scheduler.0.end=50'
+
+
+def test_pick_and_extension():
+    assert bm.pick({0.1: 3.0, 1.0: 5.0, 10.0: 5.0}) == 1.0  # tie -> closest to the shipped weight
+    assert bm.pick({0.1: 5.0, 10.0: 5.0}) == 0.1
+    assert bm.pick({0.1: None, 1.0: None}) is None
+    assert bm.extension({0.1: 3.0, 1.0: 2.0, 10.0: 1.0}, [0.1, 1, 10], 2) == pytest.approx(0.01)
+    assert bm.extension({0.001: 4.0, 0.01: 3.0, 0.1: 3.0, 1.0: 2.0, 10.0: 1.0}, [0.1, 1, 10], 2) is None
+    assert bm.extension({0.1: 1.0, 1.0: 2.0, 10.0: 3.0}, [0.1, 1, 10], 0) is None
+
+
+def test_run_names():
+    for run in [('student', 0.0, 3), ('dfd', 0.1, 0), ('dfd_split', 100.0, 2), ('dfd_norm', 0.001, 1)]:
+        assert bm.parse_run_name(bm.run_name(run)) == run
+    assert bm.run_name(('dfd_split', 10.0, 1)) == 'dfd_split_x10_s1'
+    assert bm.parse_run_name('student_x1_s0') is None and bm.parse_run_name('teacher_metrics') is None
+
+
+def test_protocol_sweeps_on_seed_0_and_fills_the_fresh_seeds(pair, tmp_path):
+    fake = Fake()
+    bench = make(tmp_path, pair, fake)
+    bench.protocol()
+    picked = {m: bench.picked(m) for m in METHODS}
+    # each method's best on val, found by extending the range x10 at most twice per side
+    assert picked == pytest.approx({'fitnet': 1.0, 'pkd': 1000.0, 'mgd': 0.01, 'cwd': 10.0, 'dfd': 0.1,
+                                    'dfd_split': 1.0, 'dfd_batch': 1.0, 'dfd_norm': 0.001})
+    assert sorted(bench.sweep('pkd')) == pytest.approx([0.1, 1.0, 10.0, 100.0, 1000.0])
+    assert sorted(bench.sweep('dfd_norm')) == pytest.approx([0.001, 0.01, 0.1, 1.0, 10.0])
+    runs = set(fake.calls)
+    assert len(runs) == len(fake.calls)  # nothing twice
+    for m in ('fitnet', 'pkd', 'mgd', 'cwd', 'dfd'):
+        assert {(f, s) for (r, f, s) in runs if r == m and s > 0} == {
+            (f, s) for f in (picked[m], 1.0) for s in (1, 2, 3)}
+    for m in VARIANTS:  # variants: the picked weight only
+        assert {(f, s) for (r, f, s) in runs if r == m and s > 0} == {(picked[m], s) for s in (1, 2, 3)}
+    # the controls have no weight to pick: fresh seeds only
+    assert {(r, s) for (r, f, s) in runs if r in ('student', 'inherit')} == {
+        (r, s) for r in ('student', 'inherit') for s in (1, 2, 3)}
+    # sweeps: fitnet 3, pkd and mgd 5 (two extensions), cwd and dfd 4 (one), dfd_split and dfd_batch 3, dfd_norm 5;
+    # fresh: 2 x 3 per method (fitnet: picked = shipped, 3), 3 per variant, 3 per control
+    assert len(runs) == (3 + 5 + 5 + 4 + 4) + (3 + 3 + 5) + (3 + 6 + 6 + 6 + 6) + 3 * 3 + 2 * 3
+    # the headline's values: fresh seeds only; seed 0 (50.0) picked the weight and is in no mean
+    assert bench.seed_values('dfd', 0.1) == pytest.approx({1: 50.1, 2: 50.2, 3: 50.3})
+
+
+def test_every_method_runs_at_its_shipped_weight_before_any_is_tuned(pair, tmp_path):
+    fake = Fake()
+    make(tmp_path, pair, fake).protocol()
+    weighted = [r for r in fake.calls if r[0] in METHODS]
+    assert [r[1] for r in weighted[:len(METHODS)]] == [1.0] * len(METHODS)
+    assert {r[0] for r in weighted[:len(METHODS)]} == set(METHODS)
+
+
+def test_resume_reuses_identical_runs_and_reruns_changed_ones(pair, tmp_path):
+    first = Fake()
+    make(tmp_path, pair, first).protocol()
+    again = Fake()
+    bench = make(tmp_path, pair, again)
+    bench.protocol()
+    assert again.calls == [] and bench.reused == len(first.calls)
+    changed = Fake()
+    make(tmp_path, pair, changed, base=['train_cfg.max_iters=3']).protocol()
+    assert sorted(changed.calls) == sorted(first.calls)
+    record = json.load(open(tmp_path / 'runs' / 'dfd_x0.1_s0.json'))
+    assert record['options'][0] == 'train_cfg.max_iters=3' and record['metric'] == pytest.approx(50.0)
+
+
+def test_a_failed_run_is_reported_and_retried(pair, tmp_path):
+    bad = ('pkd', 1.0, 0)
+    bench = make(tmp_path, pair, Fake(fail={bad}), rows=['pkd'])
+    bench.protocol()
+    assert bench.records[bad]['status'] == 'failed' and bench.sweep('pkd')[1.0] is None
+    assert bench.picked('pkd') == 1000.0
+    # the shipped weight still runs on the fresh seeds
+    assert bench.seed_values('pkd', 1.0) == pytest.approx({1: 50 - 3 + 0.1, 2: 50 - 3 + 0.2, 3: 50 - 3 + 0.3})
+    retry = Fake()
+    make(tmp_path, pair, retry, rows=['pkd']).protocol()
+    assert retry.calls == [bad]
+
+
+def test_a_failed_fresh_run_makes_the_verdict_incomplete(pair, tmp_path):
+    bench = make(tmp_path, pair, Fake(fail={('fitnet', 1.0, 2)}), rows=['fitnet', 'dfd'])
+    bench.protocol()
+    diffs, word = bench.comparison('fitnet')
+    assert set(diffs) == {1, 3} and word == 'incomplete (2 of 3 seeds)'
+    assert report.cell(bench, 'fitnet', 1.0) == '50.20 ± 0.14 (n=2), 1 failed'  # 50.1, 50.3
+
+
+def test_parallel_jobs_run_the_same_protocol(pair, tmp_path):
+    serial, parallel = Fake(), Fake()
+    make(tmp_path / 'a', pair, serial).protocol()
+    make(tmp_path / 'b', pair, parallel, jobs=2).protocol()
+    assert sorted(serial.calls) == sorted(parallel.calls)
+
+
+def test_another_teacher_reruns_the_distilled_runs_only(pair, tmp_path):
+    first = Fake()
+    make(tmp_path, pair, first, rows=['student', 'dfd']).protocol()
+    other = Fake()
+    bench = make(tmp_path, pair, other, rows=['student', 'dfd'])
+    bench.teacher_id = 'another'
+    bench.protocol()
+    assert sorted(other.calls) == sorted(r for r in first.calls if r[0] != 'student')
+
+
+def test_load_finished_reads_back_every_reusable_record(pair, tmp_path):
+    first = Fake()
+    make(tmp_path, pair, first, rows=['student', 'dfd', 'pkd']).protocol()
+    again = make(tmp_path, pair, Fake(), rows=['student', 'dfd', 'pkd'])
+    again.load_finished()
+    assert sorted(again.records) == sorted(first.calls)
+    other = make(tmp_path, pair, Fake(), base=['train_cfg.max_iters=3'], rows=['student', 'dfd', 'pkd'])
+    other.load_finished()
+    assert other.records == {}  # other options: nothing to reuse
+
+
+# ---- the tables ---------------------------------------------------------------------------------------------------
+def test_verdict_rule():
+    assert bm.verdict([0.1, 0.2, 0.3], 3) == 'wins'
+    assert bm.verdict([-0.1, -2.0, -0.3], 3) == 'loses'
+    assert bm.verdict([0.3, -0.5, 0.1], 3) == 'within the spread'
+    assert bm.verdict([0.0, 0.5, 0.1], 3) == 'within the spread'  # a tie on one seed is not a win
+    assert bm.verdict([0.5, 0.1], 3) == 'incomplete (2 of 3 seeds)'
+    assert bm.paired_differences({1: 46.3, 2: 46.0, 3: 46.4}, {1: 48.0, 2: 47.9, 3: 48.1}, [1, 2, 3]) == \
+        pytest.approx({1: -1.7, 2: -1.9, 3: -1.7})
+    assert bm.paired_differences({1: 1.0, 2: 2.0}, {2: 1.5, 3: 0.0}, [1, 2, 3]) == {2: 0.5}
+    assert bm.difference_cell({1: -1.7, 2: -1.9, 3: -1.7}) == '-1.77 (-1.90 to -1.70)'
+    assert bm.mean_std([48.0, 47.9, 48.1]) == '48.00 ± 0.10 (n=3)' and bm.mean_std([]) == 'not run yet'
+
+
+# Values as a finished benchmark could have them. Seed 0: the sweeps (x10 best for every method) and the controls;
+# seeds 1-3 at the picked (x10) and shipped (x1) weights.
+SWEEP = {'fitnet': {0.1: 44.3, 1.0: 45.1, 10.0: 48.1, 100.0: 48.0}, 'pkd': {0.1: 42.6, 1.0: 47.2, 10.0: 47.9,
+                                                                            100.0: 46.6},
+         'cwd': {0.1: 43.7, 1.0: 47.0, 10.0: 47.3, 100.0: 46.8}, 'dfd': {0.1: 43.8, 1.0: 43.8, 10.0: 46.0,
+                                                                         100.0: 43.2}}
+FRESH = {('student', 0.0): [17.5, 18.0, 17.5], ('fitnet', 10.0): [48.0, 47.9, 48.1],
+         ('pkd', 10.0): [46.0, 46.5, 46.3], ('cwd', 10.0): [47.0, 47.5],  # cwd's seed-3 run not yet
+         ('dfd', 10.0): [46.3, 46.0, 46.4],
+         ('fitnet', 1.0): [45.0, 45.5, 45.3], ('pkd', 1.0): [46.9, 46.6, 47.2], ('cwd', 1.0): [47.5, 47.0, 47.2],
+         ('dfd', 1.0): [44.0, 43.8, 44.2]}
+
+
+def finished(pair, tmp_path):
+    bench = make(tmp_path, pair, None, rows=['student', 'fitnet', 'pkd', 'cwd', 'dfd'])
+    values = {('student', 0.0, 0): 99.0}  # seed 0 of a control: not in the headline either
+    values.update({(m, f, 0): v for m, sweep in SWEEP.items() for f, v in sweep.items()})
+    values.update({(m, f, s): v for (m, f), vs in FRESH.items() for s, v in zip((1, 2, 3), vs)})
+    bench.records = {run: dict(status='ok', metric=v, extra={}, seconds=300.0, peak_rss_mib=800.0)
+                     for run, v in values.items()}
+    return bench
+
+
+def test_headline_fresh_seeds_paired_differences_and_verdicts(pair, tmp_path):
+    bench = finished(pair, tmp_path)
+    assert bench.comparison('fitnet') == (pytest.approx({1: -1.7, 2: -1.9, 3: -1.7}), 'loses')
+    assert bench.comparison('student') == (pytest.approx({1: 28.8, 2: 28.0, 3: 28.9}), 'wins')
+    assert bench.comparison('pkd') == (pytest.approx({1: 0.3, 2: -0.5, 3: 0.1}), 'within the spread')
+    assert bench.comparison('cwd')[1] == 'incomplete (2 of 3 seeds)'
+    # at the shipped weights: dfd x1 (44.0, 43.8, 44.2) against each row's x1
+    assert bench.comparison('fitnet', shipped=True) == (pytest.approx({1: -1.0, 2: -1.7, 3: -1.1}), 'loses')
+    assert bench.comparison('student', shipped=True) == (pytest.approx({1: 26.5, 2: 25.8, 3: 26.7}), 'wins')
+    path = report.write_report(bench, dict(metric=49.4, extra={}, checkpoint='t.pth'), 'cmd', str(tmp_path),
+                               'fake executor', 12.0)
+    text = open(path).read()
+    headline = text.split('## Headline')[1].split('##')[0]
+    assert '| student | - | - | 17.67 ± 0.29 (n=3) | +28.57 (+28.00 to +28.90) | wins |' in headline
+    assert '| fitnet | 10 | alpha=0.0001 | 48.00 ± 0.10 (n=3) | -1.77 (-1.90 to -1.70) | loses |' in headline
+    assert ('| pkd | 10 | loss_weight=100 | 46.27 ± 0.25 (n=3) | -0.03 (-0.50 to +0.30) | within the spread |'
+            in headline)
+    assert ('| cwd | 10 | loss_weight=100 | 47.25 ± 0.35 (n=2) | -1.10 (-1.50 to -0.70) | incomplete (2 of 3 seeds) |'
+            in headline)
+    assert '| dfd | 10 | alpha=0.00028, beta=0.0001 | 46.23 ± 0.21 (n=3) | - | - |' in headline
+    assert '99.00' not in headline and '46.00 (' not in headline  # no seed-0 value in any mean
+    shipped = text.split("## At the shipped weights (each recipe's own)")[1].split('##')[0]
+    assert '| fitnet | alpha=1e-05 | 45.27 ± 0.25 (n=3) | -1.27 (-1.70 to -1.00) | loses |' in shipped
+    assert '| dfd | alpha=2.8e-05, beta=1e-05 | 44.00 ± 0.20 (n=3) | - | - |' in shipped
+    sweep = text.split('## Sweep')[1].split('##')[0]
+    assert '| dfd | x0.1: 43.80, x1: 43.80, **x10: 46.00**, x100: 43.20 |' in sweep
+    assert '| student | 99.00 (no weight) |' in sweep
+    assert 'Teacher minus student alone: 31.73 points (student alone over 3 fresh seed(s)).' in text
+    assert '43 finished runs; their wall times sum to 3.6 h, 5.0 min per run on average.' in text
+    assert '12 s in this invocation' in text
+    assert (tmp_path / 'bccd.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    assert (tmp_path / 'bccd_diagnostics.md').exists()
+
+
+def test_report_marks_an_unfinished_sweep_and_a_rewrite(pair, tmp_path):
+    partial = make(tmp_path, pair, Fake(), rows=['dfd'])
+    partial.run_all([('dfd', 1.0, 0), ('dfd', 10.0, 0)])
+    assert not partial.sweep_complete('dfd')
+    partial.run_all([('dfd', 0.1, 0)])
+    assert not partial.sweep_complete('dfd')  # best at the low end: 0.01 pending
+    text = open(report.write_report(partial, {}, 'cmd', str(tmp_path), 'fake', None)).read()
+    assert '| dfd | 0.1 (sweep not finished) | alpha=2.8e-06, beta=1e-06 | not run yet | - | - |' in text
+    assert 'these tables were rewritten from the 3 records (--report-only)' in text
+    assert 'in this invocation' not in text and 'not a cost comparison' in text
+    partial.run_all([('dfd', 0.01, 0)])
+    assert partial.sweep_complete('dfd')
+
+
+def test_diagnostics_from_a_scalars_file(tmp_path):
+    vis = tmp_path / '20260101_000000' / 'vis_data'
+    vis.mkdir(parents=True)
+    rows = [dict(iter=i, loss=3.0, loss_cls=1.0, loss_bbox=1.0, time=0.5 + i,
+                 **{'distill.loss_dfd_fpn0_hd': 0.5 / i, 'distill.loss_dfd_fpn0_ld': 0.5 / i,
+                    'distill.stat_dfd_fpn0_hd_fraction': 0.3}) for i in (1, 2, 3, 4)]
+    rows.insert(2, {'coco/bbox_mAP': 0.5, 'step': 2})  # a validation row is skipped
+    (vis / 'scalars.json').write_text('\n'.join(json.dumps(r) for r in rows))
+    d = ex.diagnostics(str(tmp_path))
+    assert d['first']['iter'] == 1 and d['middle']['iter'] == 3 and d['last']['iter'] == 4
+    assert d['first']['ratio'] == pytest.approx(1.0 / 2.0) and d['last']['ratio'] == pytest.approx(0.25 / 2.0)
+    assert d['first']['task'] == {'loss_cls': 1.0, 'loss_bbox': 1.0}
+    assert d['middle']['hd_fraction'] == {'stat_dfd_fpn0_hd_fraction': 0.3}
+    assert d['seconds_per_iter'] == pytest.approx(3.5)  # median of 2.5, 3.5, 4.5 (the first is warm-up)
+
+
+def test_weights_sha256_ignores_metadata(tmp_path):
+    import torch
+    state = {'a': torch.arange(4.0), 'b': torch.ones(2, 2)}
+    torch.save({'state_dict': state, 'meta': {'time': 1}}, tmp_path / 'x.pth')
+    torch.save({'state_dict': state, 'meta': {'time': 2}}, tmp_path / 'y.pth')
+    torch.save({'state_dict': dict(state, a=torch.arange(4.0) + 1)}, tmp_path / 'z.pth')
+    x, y, z = (bm.weights_sha256(str(tmp_path / n)) for n in ('x.pth', 'y.pth', 'z.pth'))
+    assert x == y != z
+
+
+# ---- executors ----------------------------------------------------------------------------------------------------
+def spec(name, tmp_path, processes=1):
+    return ex.RunSpec(name=name, recipe='recipes/cpu_demo/dfd_fpn_retina-r18_retina-r18q_300i_bccd.py',
+                      options=['randomness.seed=1'], work_dir=str(tmp_path / name),
+                      record=str(tmp_path / 'runs' / f'{name}.json'), processes=processes)
+
+
+def test_local_executor_runs_two_at_once_each_on_its_own_gpu(tmp_path):
+    spans, lock = [], threading.Lock()
+
+    def slow(s, env):
+        start = time.time()
+        time.sleep(0.5)
+        with lock:
+            spans.append((s.name, env['CUDA_VISIBLE_DEVICES'], start, time.time()))
+        return dict(status='ok', metric=1.0)
+
+    executor = ex.LocalExecutor(jobs=2, devices=['0', '1'], perform=slow)
+    done = []
+    executor.map([spec(f'dfd_x1_s{i}', tmp_path) for i in range(4)], lambda s, r: done.append(s.name))
+    assert sorted(done) == [f'dfd_x1_s{i}' for i in range(4)]
+    for a in spans:
+        overlapping = [b for b in spans if b is not a and b[2] < a[3] and a[2] < b[3]]
+        assert len(overlapping) >= 1  # two at a time, never more
+        assert all(b[1] != a[1] for b in overlapping)  # runs at the same time hold different GPUs
+    starts = sorted(s[2] for s in spans)
+    assert starts[1] - starts[0] < 0.3 and starts[2] - starts[0] >= 0.45  # two start together, the third waits
+    assert ex.slot_environments(2, 2, ['0', '1', '2', '3']) == [{'CUDA_VISIBLE_DEVICES': '0,1'},
+                                                                {'CUDA_VISIBLE_DEVICES': '2,3'}]
+    assert ex.slot_environments(1, 1, ['4', '6']) == [{'CUDA_VISIBLE_DEVICES': '4'}]
+    with pytest.raises(ex.ExecutorError, match=r'--jobs 2 x --gpus-per-run 2 needs 4 GPUs; 3 visible \(0,1,2\)'):
+        ex.slot_environments(2, 2, ['0', '1', '2'])
+
+
+def test_local_executor_shares_the_cores_on_cpu(monkeypatch):
+    monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
+    assert ex.slot_environments(2, 1, [], cpus=16) == [{'OMP_NUM_THREADS': '8'}] * 2
+    assert ex.slot_environments(4, 1, [], cpus=2) == [{'OMP_NUM_THREADS': '1'}] * 4
+    assert ex.slot_environments(2, 1, [], threads_per_run=3) == [{'OMP_NUM_THREADS': '3'}] * 2
+    monkeypatch.setenv('OMP_NUM_THREADS', '2')
+    assert ex.slot_environments(2, 1, [], cpus=16) == [{'OMP_NUM_THREADS': '2'}] * 2  # the caller's choice
+
+
+def test_more_than_one_gpu_per_run_trains_through_dist_train(tmp_path):
+    command = train_command('r.py', '/w', ['a=1'], processes=2)
+    assert command == ['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), 'r.py', '2', '--work-dir', '/w',
+                       '--cfg-options', 'a=1']
+    assert train_command('r.py', '/w')[:2] == [sys.executable, osp.join(ROOT, 'tools', 'train.py')]
+    from dfd_razor_tools.run import _environment
+    env = _environment({'X': '1'}, 2)
+    assert env['PYTHON'] == sys.executable and 1024 <= int(env['PORT']) < 65536 and env['X'] == '1'
+    assert _environment({'X': '1'}, 1) == {'X': '1'}
+
+
+def picklable_perform(spec, env=None):
+    """Stands in for executors.perform in submitit's debug executor."""
+    record = dict(status='ok', metric=float(spec.name[-1]), env=dict(env or {}), options=spec.options)
+    ex.write_record(spec.record, record)
+    return record
+
+
+def test_slurm_executor_through_submitits_debug_executor(tmp_path):
+    executor = ex.SlurmExecutor(folder=str(tmp_path / 'slurm'), gpus_per_run=0, cpus_per_run=2, time_min=5,
+                                cluster='debug', perform=picklable_perform)
+    done = {}
+    executor.map([spec('dfd_x1_s1', tmp_path), spec('dfd_x1_s2', tmp_path)], lambda s, r: done.update({s.name: r}))
+    assert {n: r['metric'] for n, r in done.items()} == {'dfd_x1_s1': 1.0, 'dfd_x1_s2': 2.0}
+    assert done['dfd_x1_s1']['env'] == {'OMP_NUM_THREADS': '2'}  # a CPU job: one thread per CPU it was given
+    assert json.load(open(tmp_path / 'runs' / 'dfd_x1_s2.json'))['metric'] == 2.0  # written by the job
+    job = json.load(open(tmp_path / 'dfd_x1_s1' / 'slurm_job.json'))
+    assert job['options'] == ['randomness.seed=1'] and job['cluster'] == 'debug'
+
+
+@pytest.fixture
+def fake_slurm(tmp_path, monkeypatch):
+    """srun and sbatch stand-ins on PATH: sbatch copies the script it is given and answers with job 4242."""
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    (bin_dir / 'srun').write_text('#!/bin/sh\nexit 0\n')
+    (bin_dir / 'sbatch').write_text(f'#!/bin/sh\ncp "$1" {tmp_path}/submitted.sh\necho "Submitted batch job 4242"\n')
+    for f in ('srun', 'sbatch'):
+        (bin_dir / f).chmod(0o755)
+    monkeypatch.setenv('PATH', f'{bin_dir}{os.pathsep}{os.environ["PATH"]}')
+    return tmp_path / 'submitted.sh'
+
+
+def test_the_sbatch_script_of_a_run(tmp_path, fake_slurm):
+    executor = ex.SlurmExecutor(folder=str(tmp_path / 'slurm'), partition='gpu', gpus_per_run=2, cpus_per_run=8,
+                                time_min=90, additional={'account': 'distill'})
+    job = executor.submit(spec('dfd_x10_s3', tmp_path, processes=2))
+    assert job.job_id == '4242'
+    script = fake_slurm.read_text()
+    for line in ('#SBATCH --partition=gpu', '#SBATCH --gpus-per-node=2', '#SBATCH --time=90',
+                 '#SBATCH --cpus-per-task=8', '#SBATCH --ntasks-per-node=1', '#SBATCH --nodes=1',
+                 '#SBATCH --account=distill', '#SBATCH --job-name=bench_dfd_x10_s3'):
+        assert line in script.splitlines(), (line, script)
+    command = script.splitlines()[-1]
+    assert command.startswith('srun ') and f'{sys.executable} -u -m submitit.core._submit' in command
+    assert str(tmp_path / 'slurm') in command
+    # what the job runs: executors.perform on this run, which trains with tools/dist_train.sh on the job's 2 GPUs
+    submission = job.submission()
+    assert submission.function is ex.perform
+    submitted, env = submission.args
+    assert submitted == spec('dfd_x10_s3', tmp_path, processes=2) and env == {}
+    assert train_command(submitted.recipe, submitted.work_dir, submitted.options, submitted.processes)[:4] == [
+        'bash', osp.join(ROOT, 'tools', 'dist_train.sh'), submitted.recipe, '2']
+    assert json.load(open(tmp_path / 'dfd_x10_s3' / 'slurm_job.json'))['job_id'] == '4242'
+
+
+def test_a_running_slurm_job_is_awaited_not_submitted_again(tmp_path, monkeypatch):
+    import submitit
+    run = spec('pkd_x1_s2', tmp_path)
+    os.makedirs(run.work_dir)
+    with open(osp.join(run.work_dir, 'slurm_job.json'), 'w') as f:
+        json.dump(dict(job_id='77', options=run.options, cluster='slurm', folder=str(tmp_path)), f)
+
+    class Running:
+        state = 'RUNNING'
+
+        def __init__(self, folder, job_id):
+            self.job_id = job_id
+
+        def result(self):
+            return dict(status='ok', metric=3.0)
+
+    monkeypatch.setattr(submitit, 'SlurmJob', Running)
+    executor = ex.SlurmExecutor(folder=str(tmp_path / 'slurm'))
+    monkeypatch.setattr(executor, 'submit', lambda s: pytest.fail('submitted again'))
+    done = []
+    executor.map([run], lambda s, r: done.append(r['metric']))
+    assert done == [3.0]
+    Running.state = 'COMPLETED'  # finished, yet no record came back: submitted again
+    assert executor.running(run) is None
+    Running.state = 'RUNNING'
+    with open(osp.join(run.work_dir, 'slurm_job.json'), 'w') as f:  # a job of other options: not this run's
+        json.dump(dict(job_id='77', options=['randomness.seed=9'], cluster='slurm', folder=str(tmp_path)), f)
+    assert executor.running(run) is None
+
+
+# ---- the tool, end to end -----------------------------------------------------------------------------------------
+# A pair the repository does not ship, as docs/benchmark.md's worked example writes it in a folder of the user's own:
+# the BCCD teacher -> a half-width R18 student, inheriting the shipped configs through dfd_razor::.
+DOC = osp.join(ROOT, 'docs', 'benchmark.md')
+FILE_TAG = '# file: bccd_half/'
+
+
+def doc_listings():
+    """file name -> text of the worked example's files."""
+    blocks = re.findall(r'```python\n(.*?)```', open(DOC).read(), flags=re.S)
+    return {b[len(FILE_TAG):].split('\n', 1)[0]: b.split('\n', 1)[1] for b in blocks if b.startswith(FILE_TAG)}
+
+
+def doc_commands():
+    blocks = re.findall(r'```bash\n(.*?)```', open(DOC).read(), flags=re.S)
+    return [c.split('#')[0] for b in blocks for c in b.replace('\\\n', ' ').splitlines() if 'benchmark.py' in c]
+
+
+@pytest.fixture(scope='module')
+def cli():
+    """tools/benchmark.py as a module, to call its main() in this process."""
+    spec = importlib.util.spec_from_file_location('benchmark_tool', osp.join(ROOT, 'tools', 'benchmark.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_docs_commands_parse(cli):
+    commands = doc_commands()
+    assert len(commands) == 4 and sorted(doc_listings()) == [
+        '_pair.py', 'dfd_fpn_retina-r18_retina-r18h_300i_bccd.py', 'fitnet_fpn_retina-r18_retina-r18h_300i_bccd.py',
+        'pkd_fpn_retina-r18_retina-r18h_300i_bccd.py', 'student_retina-r18h_300i_bccd.py']
+    for command in commands:
+        words = shlex.split(command)
+        args = cli.parse_args(words[words.index('tools/benchmark.py') + 1:])
+        assert args.preset or args.metric, command
+
+
+def write_pair(folder):
+    folder.mkdir()
+    for name, text in doc_listings().items():
+        (folder / name).write_text(text)
+    return folder
+
+
+def tool(args, cwd, timeout=600):
+    # on CPU everywhere: two runs at once must not need two GPUs
+    env = dict(os.environ, DFD_DATA_ROOT=DATA, OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='')
+    return subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'benchmark.py')] + args, cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_benchmark_help():
+    out = tool(['--help'], ROOT).stdout
+    assert '--executor {local,slurm}' in out and '--preset' in out and '--schedule' in out
+
+
+def test_tool_end_to_end_on_a_pair_outside_the_repository(tmp_path, cli, capsys, monkeypatch):
+    """docs/benchmark.md's pair, 2 iterations, seeds 0 (the sweep: one factor) and 1, runs as jobs of submitit's
+    local executor, each training, testing and writing its record: DFD's seed-0 run, then the student alone and DFD's
+    seed-1 run at once; the tables; then a second invocation on the local executor that resumes from the records."""
+    from testing_helpers import load_recipe, make_teacher_checkpoint
+    monkeypatch.setenv('CUDA_VISIBLE_DEVICES', '')  # CPU everywhere: two runs at once must not need two GPUs
+    monkeypatch.setenv('OMP_NUM_THREADS', '1')
+    folder = write_pair(tmp_path / 'bccd_half')
+    assert not str(folder).startswith(ROOT)
+    teacher = make_teacher_checkpoint(load_recipe(str(folder / 'dfd_fpn_retina-r18_retina-r18h_300i_bccd.py')),
+                                      str(tmp_path / 'teacher.pth'))
+    args = [str(folder), '--teacher', teacher, '--metric', 'coco/bbox_mAP', '--extra-metrics', 'pascal_voc/mAP',
+            '--schedule', '2', '--factors', '1', '--max-extend', '0', '--seeds', '0', '1', '--methods', 'student',
+            'dfd', '--data-root', DATA, '--work-dir', str(tmp_path / 'work'),
+            '--cfg-options', 'default_hooks.logger.interval=1', 'val_dataloader.dataset.indices=4',
+            'test_dataloader.dataset.indices=4']
+    cli.main(args + ['--executor', 'slurm', '--slurm-cluster', 'local', '--gpus-per-run', '0', '--cpus-per-run', '1',
+                     '--time-min', '10'])
+    first = capsys.readouterr().out
+    out = tmp_path / 'work' / 'bccd_half'  # the tables and records default to the work dir of the pair
+    record = json.load(open(out / 'runs' / 'bccd_half' / 'dfd_x1_s1.json'))
+    student = json.load(open(out / 'runs' / 'bccd_half' / 'student_s1.json'))
+    metrics = json.load(open(out / 'dfd_x1_s1' / 'test_metrics.json'))['metrics']
+    # a 2-iteration detector may detect nothing: CocoMetric then reports no key, which counts as 0
+    assert record['status'] == 'ok' and record['metric'] == pytest.approx(metrics.get('coco/bbox_mAP', 0) * 100)
+    assert record['extra']['pascal_voc/mAP'] == pytest.approx(metrics['pascal_voc/mAP'] * 100)
+    assert record['options'] == ['train_cfg.max_iters=2', 'train_cfg.val_interval=2',
+                                 'default_hooks.checkpoint.interval=2', 'param_scheduler.1.milestones=[1,1]',
+                                 'default_hooks.logger.interval=1', 'val_dataloader.dataset.indices=4',
+                                 'test_dataloader.dataset.indices=4', 'randomness.seed=1',
+                                 f'model.teacher_ckpt={teacher}', LOSS + 'alpha=2.8e-05', LOSS + 'beta=1e-05']
+    assert record['recipe'] == str(folder / 'dfd_fpn_retina-r18_retina-r18h_300i_bccd.py')
+    assert record['teacher_id'] == bm.weights_sha256(teacher) and student['teacher_id'] == ''
+    assert record['started'] < student['finished'] and student['started'] < record['finished']  # at once
+    assert first.count('Slurm job') == 3 and len(list((out / 'slurm').glob('*_log.out'))) == 3  # submitit's logs
+    diag = record['diagnostics']
+    assert set(diag['first']['distill']) == {f'loss_dfd_fpn{i}_{t}' for i in range(5) for t in ('hd', 'ld')}
+    assert set(diag['last']['hd_fraction']) == {f'stat_dfd_fpn{i}_hd_fraction' for i in range(5)}
+    assert diag['first']['ratio'] > 0 and diag['first']['task']
+    text = (out / 'bccd_half.md').read_text()
+    differences = {1: record['metric'] - student['metric']}
+    assert (f'| dfd | 1 | alpha=2.8e-05, beta=1e-05 | {record["metric"]:.2f} (n=1) | - | - |' in text)
+    assert (f'| student | - | - | {student["metric"]:.2f} (n=1) | {bm.difference_cell(differences)} | '
+            f'{bm.verdict(list(differences.values()), 1)} |' in text)
+    assert (out / 'bccd_half.png').read_bytes()[:4] == b'\x89PNG'
+    assert 'loss_dfd_fpn0_hd' in (out / 'bccd_half_diagnostics.md').read_text()
+    assert 'evaluating the teacher' in first
+
+    cli.main(args + ['--jobs', '2'])  # the local executor, resuming: every run has its record
+    again = capsys.readouterr().out
+    assert again.count(': reusing ') == 3 and ': training' not in again and 'evaluating the teacher' not in again
+    assert 'local executor, 2 run(s) at a time (OMP_NUM_THREADS=1 each' in (out / 'bccd_half.md').read_text()
+
+
+def test_tool_errors_name_what_is_wrong(tmp_path, cli):
+    folder = str(write_pair(tmp_path / 'pair'))
+    work = ['--work-dir', str(tmp_path / 'w')]
+    missing = str(tmp_path / 'missing.pth')
+    with pytest.raises(bm.BenchmarkError) as error:
+        cli.main([folder, '--metric', 'coco/bbox_mAP', '--cfg-options', f'model.teacher_ckpt={missing}'] + work)
+    assert str(error.value) == (f"no teacher checkpoint: --cfg-options sets model.teacher_ckpt='{missing}', not a "
+                                "local file; give --teacher CKPT (the records identify the teacher by its weights' "
+                                "sha256)")
+    with pytest.raises(bm.BenchmarkError, match='give --metric, the headline metric'):
+        cli.main([folder] + work)
+    from dfd_razor.errors import RecipeError
+    with pytest.raises(RecipeError, match='is not a readable checkpoint'):  # dfd_razor.checkpoint's check
+        cli.main([folder, '--metric', 'mIoU', '--teacher', __file__] + work)
+    import torch
+    torch.save({'state_dict': {'w': torch.zeros(2)}}, tmp_path / 't.pth')
+    runs = tmp_path / 'w' / 'pair' / 'runs' / 'pair'
+    runs.mkdir(parents=True)
+    (runs / 'dfd_x1_s0.json').write_text(json.dumps(dict(status='ok', options=[], teacher_id='0123456789abcdef')))
+    with pytest.raises(bm.BenchmarkError, match=r'records of another teacher \(1 with 0123456789ab\.\.\.\); this '
+                       r'one .* --new-teacher to run them again'):
+        cli.main([folder, '--metric', 'mIoU', '--teacher', str(tmp_path / 't.pth')] + work)
+    with pytest.raises(bm.BenchmarkError, match=r'several student recipes'):
+        cli.main([osp.join(ROOT, 'recipes', 'cpu_demo'), '--metric', 'mIoU'] + work)
+
+
+def test_tool_errors_are_one_line(tmp_path):
+    proc = tool(['--preset', 'nonesuch'], tmp_path)
+    assert proc.returncode == 2 and proc.stdout == ''
+    assert proc.stderr.strip().splitlines() == [
+        f'error: --preset nonesuch: no file {ROOT}/benchmarks/presets/nonesuch.py (presets: bccd, camvid)']

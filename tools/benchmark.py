@@ -1,0 +1,330 @@
+"""Which distillation method wins on your pair? The held-out comparison, free of selection bias, on this machine or
+a Slurm cluster.
+
+    python tools/benchmark.py FOLDER --teacher T.pth --metric coco/bbox_mAP [--pair GLOB] [--cfg-options K=V ...]
+    python tools/benchmark.py --preset bccd            # the repository's BCCD benchmark (benchmarks/bccd.md)
+    python tools/benchmark.py FOLDER ... --executor local --jobs 4 [--gpus-per-run 2]
+    python tools/benchmark.py FOLDER ... --executor slurm --partition gpu --gpus-per-run 1 --time-min 240
+
+FOLDER holds the pair: a student recipe (``student_*.py``) and one recipe per method (``<method>_*.py``: dfd, pkd,
+fitnet, ...; shipped ones or your own, anywhere). For every method, the protocol (docs/benchmark.md):
+
+1. sweeps its loss weights (as its loss declares them) at the shipped value times 0.1, 1, 10 on seed 0, one more
+   x10 step while the best is at an end, and picks the best on the evaluation split;
+2. runs it at the picked and at the shipped weight on the fresh seeds 1, 2, 3, beside the student alone (and
+   ``inherit``, the FitNet recipe at weight 0, where the recipes initialise the student from the teacher);
+3. writes ``<out-dir>/<name>.md``: means over the fresh seeds only, DFD's paired difference to every other row seed
+   by seed, and a verdict (wins / loses / within the spread).
+
+Every run is a record (``<out-dir>/runs/<name>/<run>.json``); an invocation reuses every record whose options and
+teacher are identical, so an interrupted benchmark resumes where it stopped, from any machine that sees the folders.
+"""
+import argparse
+import glob
+import json
+import os
+import os.path as osp
+import shlex
+import sys
+import time
+import warnings
+from typing import Any, Dict, List, Optional, Tuple
+
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated')  # the OpenMMLab packages' imports
+
+from dfd_razor_tools.benchmark import (CONTROLS, FACTORS, MAX_EXTEND, REFERENCE, SEEDS, Benchmark, BenchmarkError,
+                                       Metric, Pair, Variant, absolute, find_pair, load_preset, repo_path,
+                                       schedule_options, weights_sha256)
+from dfd_razor_tools.benchmark_report import write_report
+from dfd_razor_tools.run import REPO, RunFailed, read_metric, run_logged, test_recipe, train_command
+
+#: Metrics that OpenMMLab reports as fractions (COCO, VOC: mmdet, mmyolo, mmpose): x100 to percent by default.
+FRACTION_PREFIXES = ('coco/', 'pascal_voc/', 'PCK', 'AUC')
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog='\n\n'.join(__doc__.split('\n\n')[1:]))
+    pair = parser.add_argument_group('the pair')
+    pair.add_argument('folder', nargs='?', help='the folder of the pair\'s recipes (student_*.py, <method>_*.py)')
+    pair.add_argument('--preset', help='a preset (benchmarks/presets/<name>.py, or a path to such a file): the '
+                      'defaults of every option below, e.g. bccd or camvid')
+    pair.add_argument('--pair', help='glob of the method recipes\' file names, for a folder of several pairs '
+                      '(e.g. "*_300i_bccd.py")')
+    pair.add_argument('--student', help='the student recipe, when the folder holds several')
+    pair.add_argument('--methods', nargs='+', help='the rows to run: student, inherit, methods, variants '
+                      '(default: every one the folder has)')
+    pair.add_argument('--variant', nargs='+', action='append', default=None, metavar='WORD',
+                      help='a variant row, NAME=METHOD then KEY=VALUE options: METHOD\'s recipe with these '
+                      '--cfg-options, swept and run at its picked weight (repeatable)')
+    pair.add_argument('--reference', help=f'the row whose paired differences the tables give (default {REFERENCE})')
+    pair.add_argument('--teacher', help='the teacher checkpoint (default: the recipes\' model.teacher_ckpt; a preset '
+                      'trains its teacher when missing)')
+    pair.add_argument('--name', help='names the tables and records (default: the preset\'s, or the folder\'s name)')
+    data = parser.add_argument_group('data and metric')
+    data.add_argument('--metric', help='the headline metric\'s key in the metrics file (coco/bbox_mAP, mIoU, coco/AP)')
+    data.add_argument('--scale', type=float, help='factor to percent (default: 100 for COCO/VOC keys, else 1)')
+    data.add_argument('--extra-metrics', nargs='+', help='metrics reported beside the headline')
+    data.add_argument('--label', help='the metric\'s name in the tables (default: its key)')
+    data.add_argument('--cfg-options', nargs='+', help='overrides for every run and the teacher\'s evaluation '
+                      '(data roots, annotation files, the evaluation split)')
+    data.add_argument('--data-root', help='$DFD_DATA_ROOT of every run (the bundled small datasets)')
+    protocol = parser.add_argument_group('protocol')
+    protocol.add_argument('--schedule', '--iters', type=int, dest='schedule',
+                          help='the student schedule\'s length: iterations (an iteration-based recipe) or epochs '
+                          '(default: the recipe\'s)')
+    protocol.add_argument('--seeds', type=int, nargs='+', help=f'the first picks the weights, the others are the '
+                          f'fresh seeds of the headline (default {" ".join(map(str, SEEDS))})')
+    protocol.add_argument('--factors', type=float, nargs='+', help='the sweep of each shipped weight (default '
+                          f'{" ".join(f"{f:g}" for f in FACTORS)})')
+    protocol.add_argument('--max-extend', type=int, help=f'x10 steps past the range, per side (default {MAX_EXTEND})')
+    run = parser.add_argument_group('where the runs go')
+    run.add_argument('--executor', choices=['local', 'slurm'], default='local')
+    run.add_argument('--jobs', type=int, help='runs at a time (local, default 1); jobs in flight (slurm, default: '
+                     'all of a protocol step)')
+    run.add_argument('--gpus-per-run', type=int, default=1, help='GPUs of each run (> 1: tools/dist_train.sh; slurm: '
+                     '0 for CPU jobs)')
+    run.add_argument('--threads-per-run', type=int, help='OMP_NUM_THREADS of each run on a CPU machine (default: '
+                     '$OMP_NUM_THREADS, else the cores shared out)')
+    run.add_argument('--partition', help='slurm: the partition')
+    run.add_argument('--cpus-per-run', type=int, default=4, help='slurm: CPUs of each job')
+    run.add_argument('--time-min', type=int, default=120, help='slurm: time limit of each job, minutes')
+    run.add_argument('--slurm-option', nargs='+', default=[], metavar='KEY=VALUE',
+                     help='slurm: more sbatch options (account=..., qos=..., constraint=...)')
+    run.add_argument('--slurm-cluster', choices=['slurm', 'local', 'debug'], default='slurm',
+                     help='slurm: submitit\'s local or debug executor instead of sbatch (to try the path without '
+                     'a cluster)')
+    out = parser.add_argument_group('output')
+    out.add_argument('--work-dir', help='runs\' logs and checkpoints go to <work-dir>/<name>/ (default '
+                     'work_dirs/benchmark in the repository)')
+    out.add_argument('--out-dir', help='tables, and records in <out-dir>/runs/<name>/ (default: the preset\'s, '
+                     'else <work-dir>/<name>)')
+    out.add_argument('--report-only', action='store_true', help='rewrite the tables from the records, run nothing')
+    out.add_argument('--new-teacher', action='store_true', help='go on although the records were made with a teacher '
+                     'of other weights (their distilled runs are run again with this one)')
+    return parser.parse_args(argv)
+
+
+def settings(args: argparse.Namespace) -> Dict[str, Any]:
+    """The options, each from the command line, else the preset, else its default."""
+    preset = load_preset(args.preset) if args.preset else {}
+    given = {k: v for k, v in vars(args).items() if v is not None}
+    merged = dict(preset, **given)
+    if 'variant' in given:
+        merged['variants'] = dict(preset.get('variants', {}))
+        for entry in given['variant']:
+            if '=' not in entry[0]:
+                raise BenchmarkError(f'--variant {" ".join(entry)}: the first word must be NAME=METHOD')
+            name, method = entry[0].split('=', 1)
+            merged['variants'][name] = (method, entry[1:])
+    if not merged.get('folder'):
+        raise BenchmarkError('give the pair\'s folder (or --preset)')
+    if not merged.get('metric'):
+        raise BenchmarkError('give --metric, the headline metric\'s key in the metrics file tools/test.py writes '
+                             '(coco/bbox_mAP, mIoU, coco/AP, ...)')
+    merged.setdefault('scale', 100.0 if merged['metric'].startswith(FRACTION_PREFIXES) else 1.0)
+    extra = merged.get('extra_metrics') or {}
+    if isinstance(extra, list):
+        extra = {k: 100.0 if k.startswith(FRACTION_PREFIXES) else 1.0 for k in extra}
+    merged['extra_metrics'] = extra
+    merged.setdefault('seeds', list(SEEDS))
+    merged.setdefault('factors', list(FACTORS))
+    merged.setdefault('max_extend', MAX_EXTEND)
+    merged.setdefault('reference', REFERENCE)
+    merged.setdefault('cfg_options', [])
+    merged.setdefault('variants', {})
+    return merged
+
+
+def folder_path(path: str, from_preset: bool) -> str:
+    """A preset's paths are relative to the repository, the command line's to the current directory."""
+    return absolute(path) if from_preset else osp.abspath(path)
+
+
+def make_pair(s: Dict[str, Any], args: argparse.Namespace) -> Tuple[Pair, Optional[List[str]]]:
+    """The pair of the settings' folder, with its variants; and the rows asked for (None: every row)."""
+    from_preset = bool(args.preset) and args.folder is None
+    rows = s.get('methods')
+    variants = {n: Variant(method=v[0], options=list(v[1])) for n, v in s['variants'].items()
+                if not rows or n in rows}
+    needed = None
+    if rows:
+        needed = [r for r in rows if r not in CONTROLS and r not in variants]
+        needed += [v.method for v in variants.values() if v.method not in needed]
+        if 'inherit' in rows and 'fitnet' not in needed:
+            needed.append('fitnet')
+    pair = find_pair(folder_path(s['folder'], from_preset), s.get('pair') or '*', s.get('student'), needed,
+                     s.get('name'))
+    for name, variant in variants.items():
+        if variant.method not in pair.methods:
+            raise BenchmarkError(f'variant {name}: no {variant.method} recipe in {s["folder"]}')
+    pair.variants = variants
+    if rows and 'inherit' in rows and not pair.inherit:
+        raise BenchmarkError(f'--methods inherit: the FitNet recipe of {s["folder"]} initialises nothing from the '
+                             'teacher (model.inherit_from_teacher), so inherit would be the student alone')
+    return pair, rows
+
+
+def teacher_checkpoint(s: Dict[str, Any], args: argparse.Namespace, pair: Pair, env: Dict[str, str],
+                       work: str) -> str:
+    """The teacher checkpoint (absolute): --teacher; a preset's, trained (or resumed) when missing; else the
+    recipes' model.teacher_ckpt."""
+    if s.get('teacher'):
+        path = osp.abspath(s['teacher']) if args.teacher else absolute(s['teacher'])
+        if not osp.isfile(path):
+            raise BenchmarkError(f'--teacher {s["teacher"]}: no such file')
+        return path
+    if s.get('teacher_recipe'):
+        from dfd_razor_tools.demo_tasks import schedule_length, teacher_state
+        recipe, teacher_dir = s['teacher_recipe'], absolute(s['teacher_work_dir'])
+        state = teacher_state(teacher_dir, schedule_length(recipe))
+        if not state['finished']:  # a teacher that stopped early is resumed, never used
+            if args.report_only:
+                raise BenchmarkError(f'--report-only: the teacher ({teacher_dir}) has not finished its schedule')
+            print(f'training the teacher ({recipe})' + (f', resuming {state["partial"]}' if state['partial'] else ''),
+                  flush=True)
+            run_logged('train', train_command(recipe, teacher_dir, resume=bool(state['partial'])),
+                       osp.join(work, 'teacher.log'), env)
+            state = teacher_state(teacher_dir, schedule_length(recipe))
+        return state['finished']
+    from mmengine.config import Config
+    recipe = pair.methods.get(s['reference']) or next(iter(pair.methods.values()))
+    given = [o.split('=', 1)[1] for o in s['cfg_options'] if o.startswith('model.teacher_ckpt=')]
+    ckpt = given[-1] if given else Config.fromfile(absolute(recipe)).model.get('teacher_ckpt')
+    where = '--cfg-options' if given else recipe
+    if not ckpt or '://' in ckpt or not osp.isfile(absolute(ckpt)):
+        raise BenchmarkError(f'no teacher checkpoint: {where} sets model.teacher_ckpt={ckpt!r}, not a local file; '
+                             'give --teacher CKPT (the records identify the teacher by its weights\' sha256)')
+    return absolute(ckpt)
+
+
+def teacher_metrics(s: Dict[str, Any], pair: Pair, checkpoint: str, teacher_id: str, metric: Metric,
+                    env: Dict[str, str], work: str, run: bool) -> Dict[str, Any]:
+    """The teacher's metrics on the evaluation split, cached in <work>/teacher_metrics.json (``run``: evaluate when
+    the cache does not fit; else {} then)."""
+    cache = osp.join(work, 'teacher_metrics.json')
+    key = dict(checkpoint=repo_path(checkpoint), teacher_id=teacher_id, options=list(s['cfg_options']),
+               metric=metric.key)
+    if osp.isfile(cache):
+        cached = json.load(open(cache))
+        if cached.get('key') == key:
+            return cached
+    if not run:
+        return {}
+    recipe = s.get('teacher_recipe') or pair.methods.get(s['reference']) or next(iter(pair.methods.values()))
+    print(f'evaluating the teacher ({repo_path(checkpoint)})', flush=True)
+    _, metrics_file, _ = test_recipe(absolute(recipe), checkpoint, osp.join(work, 'teacher_eval'), s['cfg_options'],
+                                     env, teacher=not s.get('teacher_recipe'))
+    raw = json.load(open(metrics_file))['metrics']
+    result = dict(key=key, checkpoint=repo_path(checkpoint), metric=read_metric(metrics_file, metric.key, metric.scale),
+                  extra={k: raw.get(k, 0.0) * f for k, f in metric.extra.items()})
+    with open(cache, 'w') as f:
+        json.dump(result, f, indent=1)
+    return result
+
+
+def check_teacher(records: str, teacher: str, teacher_id: str, accept: bool) -> None:
+    """Stop before rerunning every distilled run because the teacher's weights differ from those the records were
+    made with (a teacher retrained elsewhere, another checkpoint), unless ``accept``."""
+    others = {}
+    for path in glob.glob(osp.join(records, '*.json')):
+        tid = json.load(open(path)).get('teacher_id', '')
+        if tid and tid != teacher_id:
+            others[tid] = others.get(tid, 0) + 1
+    if others and not accept:
+        counts = ', '.join(f'{n} with {tid[:12]}...' for tid, n in others.items())
+        raise BenchmarkError(f'{records}: records of another teacher ({counts}); this one ({repo_path(teacher)}) has '
+                             f'weights sha256 {teacher_id[:12]}..., so none of their distilled runs would be reused. '
+                             'Give the teacher they were made with (--teacher), or --new-teacher to run them again')
+
+
+def make_executor(args: argparse.Namespace, work: str) -> Any:
+    """The executor the options ask for."""
+    from dfd_razor_tools.executors import LocalExecutor, SlurmExecutor
+    if args.executor == 'local':
+        return LocalExecutor(jobs=args.jobs or 1, gpus_per_run=max(1, args.gpus_per_run),
+                             threads_per_run=args.threads_per_run)
+    additional = {}
+    for item in args.slurm_option:
+        if '=' not in item:
+            raise BenchmarkError(f'--slurm-option {item}: KEY=VALUE')
+        k, v = item.split('=', 1)
+        additional[k] = v
+    return SlurmExecutor(folder=osp.join(work, 'slurm'), partition=args.partition, gpus_per_run=args.gpus_per_run,
+                         cpus_per_run=args.cpus_per_run, time_min=args.time_min, jobs=args.jobs,
+                         additional=additional, cluster=args.slurm_cluster)
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = parse_args(argv)
+    start = time.time()
+    s = settings(args)
+    pair, rows = make_pair(s, args)
+    name = pair.name
+    from_preset = bool(args.preset)
+    work = osp.join(osp.abspath(args.work_dir) if args.work_dir else osp.join(REPO, 'work_dirs', 'benchmark'), name)
+    if args.out_dir:
+        out_dir = osp.abspath(args.out_dir)
+    elif s.get('out_dir'):
+        out_dir = absolute(s['out_dir']) if from_preset else osp.abspath(s['out_dir'])
+    else:
+        out_dir = work
+    os.makedirs(work, exist_ok=True)
+    env: Dict[str, str] = {}
+    if s.get('data'):
+        from dfd_razor_tools.data import resolve_data_root
+        env['DFD_DATA_ROOT'] = resolve_data_root(list(s['data']), args.data_root)
+    elif args.data_root:
+        env['DFD_DATA_ROOT'] = osp.abspath(args.data_root)
+    full_env = dict(os.environ, **env)
+    metric = Metric(s['metric'], float(s['scale']), dict(s['extra_metrics']), s.get('label') or '')
+
+    teacher = teacher_checkpoint(s, args, pair, full_env, work)
+    teacher_id = weights_sha256(teacher)
+    records = osp.join(out_dir, 'runs', name)
+    check_teacher(records, teacher, teacher_id, args.new_teacher or args.report_only)
+    teacher_result = teacher_metrics(s, pair, teacher, teacher_id, metric, full_env, work, run=not args.report_only)
+    if teacher_result:
+        print(f'teacher {metric.key}: {teacher_result["metric"]:.2f}', flush=True)
+    base = (schedule_options(pair.student, s['schedule']) if s.get('schedule') else []) + list(s['cfg_options'])
+    executor = None if args.report_only else make_executor(args, work)
+    how = executor.describe() if executor else 'tables rewritten from the records'
+    argv_shown = [a for a in (sys.argv[1:] if argv is None else argv) if a != '--report-only']
+    command = 'python tools/benchmark.py ' + ' '.join(shlex.quote(a) for a in argv_shown)
+    bench: Benchmark
+
+    def report() -> str:
+        return write_report(bench, teacher_result, command, out_dir, how,
+                            None if args.report_only else time.time() - start, s.get('description', ''))
+
+    bench = Benchmark(pair, rows, s['seeds'], s['factors'], s['max_extend'], base, repo_path(teacher), teacher_id,
+                      work, records, executor, metric, env, max(1, args.gpus_per_run),
+                      s['reference'], on_result=report)
+    if args.report_only:
+        bench.load_finished()
+        if not bench.records:
+            raise BenchmarkError(f'--report-only: no record in {bench.records_dir} matches these options and this '
+                                 'teacher')
+    else:
+        bench.protocol()
+    path = report()
+    print(open(path).read())
+
+
+def cli() -> None:
+    """main(), with a bad pair, preset, checkpoint or option, or a failed teacher step, reported as one line (exit
+    status 2)."""
+    try:
+        main()
+    except Exception as e:  # noqa: BLE001  (only the errors below; dfd_razor's are known once it is imported)
+        errors = sys.modules.get('dfd_razor.errors')
+        known = (ValueError, FileNotFoundError, RunFailed) + ((errors.RecipeError,) if errors else ())
+        if not isinstance(e, known):  # BenchmarkError and ExecutorError are ValueErrors
+            raise
+        print(f'error: {e}', file=sys.stderr, flush=True)
+        sys.exit(2)
+
+
+if __name__ == '__main__':
+    cli()
