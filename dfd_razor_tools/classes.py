@@ -48,21 +48,26 @@ def set_head_class_counts(node: Any, key: str, count: int) -> List[str]:
     return changed
 
 
-def leaf_datasets(node: Any, key: str) -> Iterator[Tuple[str, Any]]:
-    """(config key, dict) of every dataset below a dataloader's ``dataset``, inside wrappers (``RepeatDataset``,
-    ``ConcatDataset``, ``ClassBalancedDataset``: those with a ``dataset``/``datasets`` entry)."""
+def walk_datasets(node: Any, key: str) -> Iterator[Tuple[str, Any]]:
+    """(config key, dict) of every dataset config at and below a dataloader's ``dataset``: wrappers
+    (``RepeatDataset``, ``ConcatDataset``, ``ClassBalancedDataset``: those with a ``dataset``/``datasets`` entry)
+    before the datasets they wrap."""
     if not isinstance(node, dict):
         return
-    children = [k for k in ('dataset', 'datasets') if k in node]
-    if not children:
-        yield key, node
-    for k in children:
-        child = node[k]
-        if isinstance(child, (list, tuple)):
-            for i, c in enumerate(child):
-                yield from leaf_datasets(c, f'{key}.{k}.{i}')
-        else:
-            yield from leaf_datasets(child, f'{key}.{k}')
+    yield key, node
+    for k in ('dataset', 'datasets'):
+        if k in node:
+            child = node[k]
+            if isinstance(child, (list, tuple)):
+                for i, c in enumerate(child):
+                    yield from walk_datasets(c, f'{key}.{k}.{i}')
+            else:
+                yield from walk_datasets(child, f'{key}.{k}')
+
+
+def leaf_datasets(node: Any, key: str) -> Iterator[Tuple[str, Any]]:
+    """The datasets of :func:`walk_datasets` that wrap no other."""
+    return ((k, n) for k, n in walk_datasets(node, key) if 'dataset' not in n and 'datasets' not in n)
 
 
 def dataset_classes(dataset: Any, scope: str) -> Optional[Tuple[str, ...]]:

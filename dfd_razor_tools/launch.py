@@ -18,6 +18,8 @@ from mmengine.config import Config, DictAction
 
 from dfd_razor.errors import RecipeError  # noqa: F401  (raised by the tools as dfd_razor_tools.launch.RecipeError)
 
+from .classes import walk_datasets
+
 
 def common_parser(description: str) -> argparse.ArgumentParser:
     """Arguments shared by train and test: config, work dir, cfg options, launcher, local rank."""
@@ -85,18 +87,9 @@ def config_code_error(path: str, error: BaseException) -> str:
 
 
 def _datasets(node: Any, key: str) -> Iterator[Tuple[str, Any]]:
-    """(config key, dataset dict) of every dataset below a dataloader's ``dataset`` (wrappers included)."""
-    if isinstance(node, dict):
-        if 'data_root' in node or 'ann_file' in node or 'data_prefix' in node:
-            yield key, node
-        for k in ('dataset', 'datasets'):
-            if k in node:
-                child = node[k]
-                if isinstance(child, (list, tuple)):
-                    for i, c in enumerate(child):
-                        yield from _datasets(c, f'{key}.{k}.{i}')
-                else:
-                    yield from _datasets(child, f'{key}.{k}')
+    """(config key, dict) of every dataset below a dataloader's ``dataset`` that names files (``data_root``,
+    ``ann_file`` or ``data_prefix``), wrappers included."""
+    return ((k, n) for k, n in walk_datasets(node, key) if {'data_root', 'ann_file', 'data_prefix'} & set(n))
 
 
 def check_data(cfg: Config, loaders: List[str]) -> None:

@@ -20,12 +20,29 @@ from mmengine.registry import DefaultScope  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
-def _restore_default_scope():
-    """Building a model sets mmengine's global default scope; each test starts from the scope it found."""
-    before = dict(DefaultScope._instance_dict)
+def _isolate_mmengine_globals():
+    """Each test starts from a fresh process's mmengine globals, whatever ran before it on this xdist worker.
+
+    * Default scope: building a model or a Runner sets mmengine's global default scope, and a module-scoped fixture
+      that does so would otherwise leak it into every later module on the worker (a distiller built under a leaked
+      ``mmdet`` scope is looked up in ``mmdet::model`` and not found). After each test no default scope is set, as
+      in a new process; a test that needs one sets it.
+    * Loggers: a Runner creates an MMLogger with a FileHandler and closes the handler when it is done; the newest
+      logger stays mmengine's "current instance", and the next ``init_weights`` writes to its closed stream. Loggers
+      created during a test are closed and dropped after it, so the current instance is again the one before it.
+    """
+    loggers_before = set(MMLogger._instance_dict)
     yield
     DefaultScope._instance_dict.clear()
-    DefaultScope._instance_dict.update(before)
+    for name in [n for n in MMLogger._instance_dict if n not in loggers_before]:
+        logger = MMLogger._instance_dict.pop(name)
+        for handler in list(logger.handlers):
+            handler.close()
+            logger.removeHandler(handler)
+    for logger in MMLogger._instance_dict.values():
+        for handler in list(logger.handlers):
+            if isinstance(handler, logging.FileHandler) and handler.stream is None:
+                logger.removeHandler(handler)
 
 
 def pytest_configure(config):

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import torch
 from dfd_razor import compat
+from testing_helpers import isolated_result, isolated_script
 
 REPO = Path(__file__).resolve().parents[1]
 COMPAT_PY = Path(compat.__file__).resolve()
@@ -33,27 +34,9 @@ NEEDS_NO_TORCHVISION = pytest.mark.skipif(TORCHVISION, reason='torchvision is in
                                           'it fine, there is no failure to show and the fix stands aside')
 
 
-def _preamble(mode):
-    if mode == 'none':
-        return 'import sys\n'
-    if mode == 'package':
-        return 'import sys\nimport dfd_razor\n'
-    return textwrap.dedent(f"""\
-        import importlib.util, sys
-        _spec = importlib.util.spec_from_file_location('_dfd_compat_alone', {str(COMPAT_PY)!r})
-        compat = importlib.util.module_from_spec(_spec)
-        sys.modules[_spec.name] = compat
-        _spec.loader.exec_module(compat)
-        compat.FIXES[{mode!r}]()
-        """)
-
-
 def run_py(code, mode, tmp_path, env=None, timeout=240):
     """Run ``code`` after the preamble of ``mode`` in a fresh interpreter; returns its RESULT dict."""
-    script = _preamble(mode) + 'import json\nresult = {}\n' + textwrap.dedent(code) + textwrap.dedent("""
-        result['dfd_razor_imported'] = 'dfd_razor' in sys.modules
-        print('RESULT ' + json.dumps(result))
-        """)
+    script = isolated_script(mode, code, COMPAT_PY, 'compat', f'compat.FIXES[{mode!r}]()')
     full_env = dict(os.environ)
     full_env['PYTHONPATH'] = os.pathsep.join([str(REPO)] + [p for p in [os.environ.get('PYTHONPATH')] if p])
     full_env['TORCH_HOME'] = str(tmp_path / 'torch_home')  # never the user's hub cache
@@ -65,10 +48,7 @@ def run_py(code, mode, tmp_path, env=None, timeout=240):
             full_env[key] = value
     proc = subprocess.run([sys.executable, '-c', script], cwd=str(tmp_path), env=full_env, capture_output=True,
                           text=True, timeout=timeout)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith('RESULT ')]
-    assert proc.returncode == 0 and lines, f'subprocess failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}'
-    result = json.loads(lines[-1][len('RESULT '):])
-    assert result.pop('dfd_razor_imported') == (mode == 'package'), 'the fix under test is not isolated'
+    result = isolated_result(proc, mode, 'fix')
     result['_stderr'] = proc.stderr
     return result
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from dfd_razor import compat, config_prefix
+from testing_helpers import isolated_result, isolated_script
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG_PREFIX_PY = Path(config_prefix.__file__).resolve()
@@ -38,38 +39,12 @@ def _env(pythonpath=None):
     return env
 
 
-def _result(proc):
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith('RESULT ')]
-    assert proc.returncode == 0 and lines, f'subprocess failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}'
-    return json.loads(lines[-1][len('RESULT '):])
-
-
-def _preamble(mode):
-    if mode == 'none':
-        return 'import sys\n'
-    if mode == 'package':
-        return 'import sys\nimport dfd_razor\n'
-    return textwrap.dedent(f"""\
-        import importlib.util, sys
-        _spec = importlib.util.spec_from_file_location('_dfd_config_prefix_alone', {str(CONFIG_PREFIX_PY)!r})
-        config_prefix = importlib.util.module_from_spec(_spec)
-        sys.modules[_spec.name] = config_prefix
-        _spec.loader.exec_module(config_prefix)
-        config_prefix.install()
-        """)
-
-
 def run_py(code, mode, tmp_path, timeout=240):
     """Run ``code`` after the preamble of ``mode`` in a fresh interpreter (cwd ``tmp_path``); its RESULT dict."""
-    script = _preamble(mode) + 'import json\nresult = {}\n' + textwrap.dedent(code) + textwrap.dedent("""
-        result['dfd_razor_imported'] = 'dfd_razor' in sys.modules
-        print('RESULT ' + json.dumps(result))
-        """)
+    script = isolated_script(mode, code, CONFIG_PREFIX_PY, 'config_prefix', 'config_prefix.install()')
     proc = subprocess.run([sys.executable, '-c', script], cwd=str(tmp_path), env=_env(REPO), capture_output=True,
                           text=True, timeout=timeout)
-    result = _result(proc)
-    assert result.pop('dfd_razor_imported') == (mode == 'package'), 'the resolver under test is not isolated'
-    return result
+    return isolated_result(proc, mode, 'resolver')
 
 
 def test_the_prefix_is_installed_at_import_and_is_no_compat_fix():
@@ -201,7 +176,7 @@ def test_a_wheel_carries_the_shared_configs_and_resolves_them(tmp_path):
     work.mkdir()
     (work / 'user_recipe.py').write_text(_USER_RECIPE)
     script = _NO_CHECKOUT + 'import json\nresult = {}\n' + _FROM_THE_WHEEL + "print('RESULT ' + json.dumps(result))\n"
-    result = _result(subprocess.run([sys.executable, '-c', script], cwd=str(work), env=_env(target),
+    result = isolated_result(subprocess.run([sys.executable, '-c', script], cwd=str(work), env=_env(target),
                                     capture_output=True, text=True, timeout=240))
 
     assert result['package'].startswith(str(target) + os.sep), result['package']
@@ -259,7 +234,7 @@ def test_the_package_alone_imports_and_builds_a_dfd_level(tmp_path):
     work.mkdir()
     script = (_NO_CHECKOUT + f'import json\nresult = {{}}\nlevel = json.loads({json.dumps(json.dumps(level))})\n' +
               _ALONE + "print('RESULT ' + json.dumps(result))\n")
-    result = _result(subprocess.run([sys.executable, '-c', script], cwd=str(work), env=_env(alone),
+    result = isolated_result(subprocess.run([sys.executable, '-c', script], cwd=str(work), env=_env(alone),
                                     capture_output=True, text=True, timeout=240))
     assert result['package'] == str(alone / 'dfd_razor' / '__init__.py')
     assert not result['tools_importable']

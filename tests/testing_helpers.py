@@ -1,5 +1,8 @@
 """Helpers for smoke-testing recipes offline: the same overrides a user would pass, applied from Python."""
+import json
 import os.path as osp
+import subprocess
+import textwrap
 from typing import Any, Dict, List, Optional, Sequence
 
 import torch
@@ -176,3 +179,41 @@ def shrink_sizes(node: Any, factor: float, keys: Sequence[str]) -> None:
     elif isinstance(node, (list, tuple)):
         for value in node:
             shrink_sizes(value, factor, keys)
+
+
+def isolated_script(mode: str, code: str, module_path: str, name: str, then: str) -> str:
+    """A script for a fresh interpreter that runs ``code`` after the preamble of ``mode`` and prints its ``result``
+    dict on one ``RESULT <json>`` line, with ``dfd_razor_imported`` added (read it back with ``isolated_result``).
+
+    Modes: ``none``, nothing of dfd_razor imported; ``package``, ``import dfd_razor`` first; any other, only the
+    module at ``module_path`` loaded standalone as ``name`` (the package's ``__init__`` does not run), then the
+    statement ``then`` (for example ``compat.FIXES['checkpoint_globals']()``).
+    """
+    if mode == 'none':
+        preamble = 'import sys\n'
+    elif mode == 'package':
+        preamble = 'import sys\nimport dfd_razor\n'
+    else:
+        preamble = textwrap.dedent(f"""\
+            import importlib.util, sys
+            _spec = importlib.util.spec_from_file_location('_dfd_{name}_alone', {str(module_path)!r})
+            {name} = importlib.util.module_from_spec(_spec)
+            sys.modules[_spec.name] = {name}
+            _spec.loader.exec_module({name})
+            """) + then + '\n'
+    return preamble + 'import json\nresult = {}\n' + textwrap.dedent(code) + textwrap.dedent("""
+        result['dfd_razor_imported'] = 'dfd_razor' in sys.modules
+        print('RESULT ' + json.dumps(result))
+        """)
+
+
+def isolated_result(proc: subprocess.CompletedProcess, mode: Optional[str] = None, what: str = '') -> Dict[str, Any]:
+    """The last ``RESULT <json>`` dict a subprocess printed; asserts it succeeded. For an ``isolated_script`` run
+    (``mode`` given) also that it imported dfd_razor only in mode ``package`` (else the ``what`` under test was not
+    isolated)."""
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith('RESULT ')]
+    assert proc.returncode == 0 and lines, f'subprocess failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}'
+    result = json.loads(lines[-1][len('RESULT '):])
+    if mode is not None:
+        assert result.pop('dfd_razor_imported') == (mode == 'package'), f'the {what} under test is not isolated'
+    return result

@@ -318,6 +318,22 @@ def write_report(result: Dict, command: str) -> str:
     return path
 
 
+def selected_tasks(task: str) -> List[str]:
+    """The demo tasks ``--task`` runs, in order: every one of DEMO_TASKS for ``all``, else the one named.
+
+    Raises:
+        ValueError: ``task`` names a benchmark pair (no figure) or nothing; the message names the demo tasks.
+    """
+    if task == 'all':
+        return list(DEMO_TASKS)
+    if task not in TASKS:
+        raise ValueError(f'--task {task} is not a task; the demo tasks are {", ".join(DEMO_TASKS)}')
+    if 'figure' not in TASKS[task]:
+        raise ValueError(f'--task {task} is a benchmark pair (tools/benchmark.py --preset {task}); the demo '
+                         f'tasks are {", ".join(DEMO_TASKS)}')
+    return [task]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--task', choices=sorted(TASKS) + ['all'], default='det')
@@ -327,11 +343,10 @@ def main() -> None:
     parser.add_argument('--cfg-options', nargs='+', default=[], help='passed to every training and evaluation run')
     args = parser.parse_args()
     args.work_dir = osp.abspath(args.work_dir)  # the phases run in the repository
-    tasks = DEMO_TASKS if args.task == 'all' else [args.task]
-    for t in tasks:
-        if 'figure' not in TASKS[t]:
-            parser.error(f'--task {t} is a benchmark pair (tools/benchmark.py --preset {t}); the demo '
-                         f'tasks are {", ".join(DEMO_TASKS)}')
+    try:
+        tasks = selected_tasks(args.task)
+    except ValueError as e:
+        parser.error(str(e))
     data_root = resolve_data_root(sorted({d for t in tasks for d in TASKS[t]['data']}), args.data_root)
     phases = Phases(args.verbose)
     phases.note(f'data root: {data_root}')

@@ -62,6 +62,7 @@ def test_guide_names_existing_files():
         assert osp.isfile(osp.join(ROOT, path)), f'docs/extending.md names {path}, which does not exist'
 
 
+@pytest.mark.slow
 def test_worked_example_runs_as_written_outside_the_repository(tmp_path):
     """Section 2's files in a folder of their own; section 3's doctor command; section 5's commands, with a
     2-iteration schedule and the teacher this run trained."""

@@ -546,6 +546,7 @@ def test_benchmark_help():
     assert '--executor {local,slurm}' in out and '--preset' in out and '--schedule' in out
 
 
+@pytest.mark.slow
 def test_tool_end_to_end_on_a_pair_outside_the_repository(tmp_path, cli, capsys, monkeypatch):
     """docs/benchmark.md's pair, 2 iterations, seeds 0 (the sweep: one factor) and 1, runs as jobs of submitit's
     local executor, each training, testing and writing its record: DFD's seed-0 run, then the student alone and DFD's

@@ -51,9 +51,12 @@ def test_weights_are_suggested_from_the_measured_ratio(tmp_path_factory):
     out = inspect(recipe, f'model.teacher_ckpt={teacher}', extra=['--suggest-weights', '1'], check=True).stdout
     line = next(ln for ln in out.splitlines() if ln.startswith('task loss'))
     task, distill = float(line.split()[2].rstrip(';')), float(line.split()[5])
-    factor = float(next(ln for ln in out.splitlines() if ln.startswith('suggested weights')).split(' x')[1].split()[0])
+    lines = out.splitlines()
+    at = next(i for i, ln in enumerate(lines) if ln.startswith('suggested weights'))
+    factor = float(lines[at].split(' x')[1].split()[0])
     assert factor == pytest.approx(task / distill, rel=2e-3)
-    alpha = float(next(ln for ln in out.splitlines() if ln.strip().startswith('loss_dfd_fpn0:')).split('alpha=')[1]
+    # the suggestion's own lines (the taps section above also starts its lines with the level's name)
+    alpha = float(next(ln for ln in lines[at:] if ln.strip().startswith('loss_dfd_fpn0:')).split('alpha=')[1]
                   .split(',')[0])
     assert alpha == pytest.approx(2.8e-5 * factor, rel=5e-3)
 
