@@ -135,7 +135,7 @@ def write_report(bench: Benchmark, teacher: Dict, command: str, out_dir: str, ho
         teacher (dict): The teacher's ``metric`` and ``extra`` metrics (and ``checkpoint``).
         command (str): The command that ran the protocol.
         out_dir (str): Where the files go.
-        how (str): How the runs ran (the executor's description).
+        how (str): How the runs ran (the executor's description); empty when nothing ran (--report-only).
         elapsed (float, optional): Seconds of this invocation; None for tables rewritten from records only.
         description (str): A paragraph about the pair (a preset's).
     """
@@ -165,7 +165,7 @@ def write_report(bench: Benchmark, teacher: Dict, command: str, out_dir: str, ho
               'their machine with other runs: not a cost comparison (benchmarks/step_cost.py is one).', ''] + \
         runs_table(bench)
     lines += ['', '## Rows', ''] + [f'- {row}: {legend(bench, row)}' for row in bench.rows]
-    lines += ['', f'Command: `{command}`; {how}; ' +
+    lines += ['', f'Command: `{command}`; ' + (f'{how}; ' if how else '') +
               (f'{elapsed:.0f} s in this invocation, {bench.reused} runs reused from earlier ones. '
                if elapsed is not None else
                f'these tables were rewritten from the {len(bench.records)} records (--report-only). ') +

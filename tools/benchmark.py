@@ -40,6 +40,8 @@ from dfd_razor_tools.run import REPO, RunFailed, read_metric, run_logged, test_r
 
 #: Metrics that OpenMMLab reports as fractions (COCO, VOC: mmdet, mmyolo, mmpose): x100 to percent by default.
 FRACTION_PREFIXES = ('coco/', 'pascal_voc/', 'PCK', 'AUC')
+#: Beside the run records: the teacher's weights sha256 and metrics (the tables' teacher line under --report-only).
+TEACHER_RECORD = 'teacher.json'
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -200,43 +202,89 @@ def teacher_checkpoint(s: Dict[str, Any], args: argparse.Namespace, pair: Pair, 
 
 
 def teacher_metrics(s: Dict[str, Any], pair: Pair, checkpoint: str, teacher_id: str, metric: Metric,
-                    env: Dict[str, str], work: str, run: bool) -> Dict[str, Any]:
-    """The teacher's metrics on the evaluation split, cached in <work>/teacher_metrics.json (``run``: evaluate when
-    the cache does not fit; else {} then)."""
+                    env: Dict[str, str], work: str, records: str) -> Dict[str, Any]:
+    """The teacher's metrics on the evaluation split, cached in <work>/teacher_metrics.json (evaluated when the cache
+    does not fit) and kept with the records (``<records>/teacher.json``)."""
     cache = osp.join(work, 'teacher_metrics.json')
     key = dict(checkpoint=repo_path(checkpoint), teacher_id=teacher_id, options=list(s['cfg_options']),
                metric=metric.key)
-    if osp.isfile(cache):
-        cached = json.load(open(cache))
-        if cached.get('key') == key:
-            return cached
-    if not run:
-        return {}
+    if osp.isfile(cache) and json.load(open(cache)).get('key') == key:
+        result = json.load(open(cache))
+    else:
+        result = _evaluate_teacher(s, pair, checkpoint, metric, env, work)
+        result['key'] = key
+        with open(cache, 'w') as f:
+            json.dump(result, f, indent=1)
+    os.makedirs(records, exist_ok=True)
+    with open(osp.join(records, TEACHER_RECORD), 'w') as f:  # with the records: --report-only reads it
+        json.dump(dict(teacher_id=teacher_id, checkpoint=result['checkpoint'], metric=result['metric'],
+                       extra=result['extra']), f, indent=1)
+    return result
+
+
+def _evaluate_teacher(s: Dict[str, Any], pair: Pair, checkpoint: str, metric: Metric, env: Dict[str, str],
+                      work: str) -> Dict[str, Any]:
     recipe = s.get('teacher_recipe') or pair.methods.get(s['reference']) or next(iter(pair.methods.values()))
     print(f'evaluating the teacher ({repo_path(checkpoint)})', flush=True)
     _, metrics_file, _ = test_recipe(absolute(recipe), checkpoint, osp.join(work, 'teacher_eval'), s['cfg_options'],
                                      env, teacher=not s.get('teacher_recipe'))
     raw = json.load(open(metrics_file))['metrics']
-    result = dict(key=key, checkpoint=repo_path(checkpoint), metric=read_metric(metrics_file, metric.key, metric.scale),
-                  extra={k: raw.get(k, 0.0) * f for k, f in metric.extra.items()})
-    with open(cache, 'w') as f:
-        json.dump(result, f, indent=1)
-    return result
+    return dict(checkpoint=repo_path(checkpoint), metric=read_metric(metrics_file, metric.key, metric.scale),
+                extra={k: raw.get(k, 0.0) * f for k, f in metric.extra.items()})
+
+
+def record_teachers(records: str) -> Dict[str, int]:
+    """Teacher weights' sha256 -> how many of the records in ``records`` were made with it (runs without a teacher,
+    the student alone, are not counted)."""
+    made: Dict[str, int] = {}
+    for path in glob.glob(osp.join(records, '*.json')):
+        tid = json.load(open(path)).get('teacher_id', '') if osp.basename(path) != TEACHER_RECORD else ''
+        if tid:
+            made[tid] = made.get(tid, 0) + 1
+    return made
 
 
 def check_teacher(records: str, teacher: str, teacher_id: str, accept: bool) -> None:
     """Stop before rerunning every distilled run because the teacher's weights differ from those the records were
     made with (a teacher retrained elsewhere, another checkpoint), unless ``accept``."""
-    others = {}
-    for path in glob.glob(osp.join(records, '*.json')):
-        tid = json.load(open(path)).get('teacher_id', '')
-        if tid and tid != teacher_id:
-            others[tid] = others.get(tid, 0) + 1
+    others = {tid: n for tid, n in record_teachers(records).items() if tid != teacher_id}
     if others and not accept:
         counts = ', '.join(f'{n} with {tid[:12]}...' for tid, n in others.items())
         raise BenchmarkError(f'{records}: records of another teacher ({counts}); this one ({repo_path(teacher)}) has '
                              f'weights sha256 {teacher_id[:12]}..., so none of their distilled runs would be reused. '
                              'Give the teacher they were made with (--teacher), or --new-teacher to run them again')
+
+
+def report_teacher(records: str, teacher: str, teacher_id: str) -> Tuple[str, Dict[str, Any]]:
+    """--report-only: the teacher whose records the tables show, and its metrics as recorded (``{}`` if not).
+
+    Nothing runs, so the tables can be written from records made with a teacher whose checkpoint is gone (a teacher
+    retrained on another machine has other weights): when every distilled record was made with one other teacher,
+    the tables are those records', and a line says so. Records of several teachers, none of them this one, are an
+    error: a table mixes no teachers.
+    """
+    made = record_teachers(records)
+    if teacher_id in made or not made:
+        return teacher_id, recorded_teacher(records, teacher_id)
+    if len(made) > 1:
+        counts = ', '.join(f'{n} with {tid[:12]}...' for tid, n in sorted(made.items()))
+        raise BenchmarkError(f'--report-only: {records} holds records of several teachers ({counts}), none of them '
+                             f'{repo_path(teacher)} ({teacher_id[:12]}...); give the teacher of the tables (--teacher)')
+    other = next(iter(made))
+    print(f'--report-only: the records were made with teacher {other[:12]}..., not {repo_path(teacher)} '
+          f'({teacher_id[:12]}...): the tables are those records\'', flush=True)
+    return other, recorded_teacher(records, other)
+
+
+def recorded_teacher(records: str, teacher_id: str) -> Dict[str, Any]:
+    """The teacher's metrics kept beside the records (``<records>/teacher.json``, written when the teacher is
+    evaluated) if they are this teacher's, else ``{}``."""
+    path = osp.join(records, TEACHER_RECORD)
+    if osp.isfile(path):
+        kept = json.load(open(path))
+        if kept.get('teacher_id') == teacher_id:
+            return kept
+    return {}
 
 
 def make_executor(args: argparse.Namespace, work: str) -> Any:
@@ -283,13 +331,16 @@ def main(argv: Optional[List[str]] = None) -> None:
     teacher = teacher_checkpoint(s, args, pair, full_env, work)
     teacher_id = weights_sha256(teacher)
     records = osp.join(out_dir, 'runs', name)
-    check_teacher(records, teacher, teacher_id, args.new_teacher or args.report_only)
-    teacher_result = teacher_metrics(s, pair, teacher, teacher_id, metric, full_env, work, run=not args.report_only)
+    if args.report_only:
+        teacher_id, teacher_result = report_teacher(records, teacher, teacher_id)
+    else:
+        check_teacher(records, teacher, teacher_id, args.new_teacher)
+        teacher_result = teacher_metrics(s, pair, teacher, teacher_id, metric, full_env, work, records)
     if teacher_result:
         print(f'teacher {metric.key}: {teacher_result["metric"]:.2f}', flush=True)
     base = (schedule_options(pair.student, s['schedule']) if s.get('schedule') else []) + list(s['cfg_options'])
     executor = None if args.report_only else make_executor(args, work)
-    how = executor.describe() if executor else 'tables rewritten from the records'
+    how = executor.describe() if executor else ''
     argv_shown = [a for a in (sys.argv[1:] if argv is None else argv) if a != '--report-only']
     command = 'python tools/benchmark.py ' + ' '.join(shlex.quote(a) for a in argv_shown)
     bench: Benchmark

@@ -19,7 +19,9 @@ variants = {
     'dfd_batch': ('dfd', ['model.distiller.levels.loss.threshold_scope=batch']),  # one threshold per batch
     'dfd_norm': ('dfd', ['model.distiller.levels.loss.normalize=True']),  # scale-free DFD (ours)
 }
-# Trained (seeded) into the demo's cache when missing: the same teacher on every machine of this kind.
+# Trained (seeded, deterministic) into the demo's cache when missing. Seeded is not reproducible across machines:
+# retrained on 2026-12-03 on a machine of this project's kind, its weights' sha256 was 6be739d6... where the records
+# of 2026-11-27 were made with 3b1b8f46...; the tool then stops (records of another teacher) unless --new-teacher.
 teacher_recipe = 'recipes/cpu_demo/teacher_retina-r18_1600i_bccd.py'
 teacher_work_dir = 'work_dirs/demo/bccd/teacher'
 metric = 'coco/bbox_mAP'

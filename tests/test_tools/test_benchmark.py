@@ -627,6 +627,45 @@ def test_tool_errors_name_what_is_wrong(tmp_path, cli):
         cli.main([osp.join(ROOT, 'recipes', 'cpu_demo'), '--metric', 'mIoU'] + work)
 
 
+def test_report_only_writes_the_tables_of_the_records_teacher(tmp_path, cli, capsys):
+    """A teacher retrained on another machine has other weights: --report-only still writes the tables of records
+    made with the earlier one (nothing runs), its metrics from the records' teacher.json, and says so; records of
+    several teachers are an error."""
+    import torch
+    folder = write_pair(tmp_path / 'pair')
+    retrained = tmp_path / 'retrained.pth'
+    torch.save({'state_dict': {'w': torch.zeros(2)}}, retrained)
+    argv = [str(folder), '--teacher', str(retrained), '--metric', 'coco/bbox_mAP', '--methods', 'student', 'dfd',
+            '--seeds', '0', '1', '--factors', '1', '--max-extend', '0', '--work-dir', str(tmp_path / 'w')]
+    # the records as the tool wrote them with the earlier teacher ('a' * 64), through its own Benchmark
+    args = cli.parse_args(argv)
+    s = cli.settings(args)
+    found, rows = cli.make_pair(s, args)
+    records = tmp_path / 'w' / 'pair' / 'runs' / 'pair'
+    earlier = bm.Benchmark(found, rows, s['seeds'], s['factors'], s['max_extend'], [], bm.repo_path(str(retrained)),
+                           'a' * 64, str(tmp_path / 'w' / 'pair'), str(records),
+                           ex.LocalExecutor(jobs=1, devices=[], threads_per_run=1, perform=Fake()),
+                           bm.Metric('coco/bbox_mAP', 100, {}, 'box mAP'))
+    earlier.protocol()
+    assert sorted(p.name for p in records.iterdir()) == ['dfd_x1_s0.json', 'dfd_x1_s1.json', 'student_s1.json']
+    (records / 'teacher.json').write_text(json.dumps(dict(teacher_id='a' * 64, checkpoint='earlier.pth',
+                                                          metric=61.5, extra={})))
+    cli.main(argv + ['--report-only'])
+    out = capsys.readouterr().out
+    assert (f'--report-only: the records were made with teacher {"a" * 12}..., not {retrained} '
+            f'({bm.weights_sha256(str(retrained))[:12]}...): the tables are those records\'') in out
+    text = (tmp_path / 'w' / 'pair' / 'pair.md').read_text()
+    assert 'Teacher (`earlier.pth`): 61.50.' in text
+    # fake_metric: dfd at x1 on seed 1 is 50 - 1 + 0.1, the student 10 + 1
+    assert '| dfd | 1 | alpha=2.8e-05, beta=1e-05 | 49.10 (n=1) | - | - |' in text
+    assert '| student | - | - | 11.00 (n=1) | +38.10 (+38.10 to +38.10) |' in text
+    record = json.loads((records / 'dfd_x1_s1.json').read_text())
+    (records / 'dfd_x1_s1.json').write_text(json.dumps(dict(record, teacher_id='b' * 64)))
+    with pytest.raises(bm.BenchmarkError, match=r'--report-only: .* holds records of several teachers \(1 with '
+                       r'a{12}\.\.\., 1 with b{12}\.\.\.\), none of them'):
+        cli.main(argv + ['--report-only'])
+
+
 def test_tool_errors_are_one_line(tmp_path):
     proc = tool(['--preset', 'nonesuch'], tmp_path)
     assert proc.returncode == 2 and proc.stdout == ''
