@@ -41,6 +41,8 @@ CONTROLS = ('student', 'inherit')
 FACTORS = (0.1, 1.0, 10.0)  # the sweep of each method's shipped weight
 MAX_EXTEND = 2  # x10 steps past FACTORS, per side, while the best is at an end
 SEEDS = (0, 1, 2, 3)  # the first picks the weights; the others are the fresh seeds of the headline
+#: Beside the run records: the teacher's weights sha256 and metrics (the tables' teacher line under --report-only).
+TEACHER_RECORD = 'teacher.json'
 REFERENCE = 'dfd'
 PRESETS = osp.join(REPO, 'benchmarks', 'presets')
 

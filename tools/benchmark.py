@@ -32,16 +32,14 @@ from typing import Any, Dict, List, Optional, Tuple
 
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')  # the OpenMMLab packages' imports
 
-from dfd_razor_tools.benchmark import (CONTROLS, FACTORS, MAX_EXTEND, REFERENCE, SEEDS, Benchmark, BenchmarkError,
-                                       Metric, Pair, Variant, absolute, find_pair, load_preset, repo_path,
+from dfd_razor_tools.benchmark import (CONTROLS, FACTORS, MAX_EXTEND, REFERENCE, SEEDS, TEACHER_RECORD, Benchmark,
+                                       BenchmarkError, Metric, Pair, Variant, absolute, find_pair, load_preset, repo_path,
                                        schedule_options, weights_sha256)
 from dfd_razor_tools.benchmark_report import write_report
 from dfd_razor_tools.run import REPO, RunFailed, read_metric, run_logged, test_recipe, train_command
 
 #: Metrics that OpenMMLab reports as fractions (COCO, VOC: mmdet, mmyolo, mmpose): x100 to percent by default.
 FRACTION_PREFIXES = ('coco/', 'pascal_voc/', 'PCK', 'AUC')
-#: Beside the run records: the teacher's weights sha256 and metrics (the tables' teacher line under --report-only).
-TEACHER_RECORD = 'teacher.json'
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
