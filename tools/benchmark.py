@@ -200,14 +200,16 @@ def teacher_checkpoint(s: Dict[str, Any], args: argparse.Namespace, pair: Pair, 
 
 
 def teacher_metrics(s: Dict[str, Any], pair: Pair, checkpoint: str, teacher_id: str, metric: Metric,
-                    env: Dict[str, str], work: str, records: str) -> Dict[str, Any]:
+                    env: Dict[str, str], work: str, records: str, run: bool = True) -> Dict[str, Any]:
     """The teacher's metrics on the evaluation split, cached in <work>/teacher_metrics.json (evaluated when the cache
-    does not fit) and kept with the records (``<records>/teacher.json``)."""
+    does not fit, if ``run``; else {} then) and kept with the records (``<records>/teacher.json``)."""
     cache = osp.join(work, 'teacher_metrics.json')
     key = dict(checkpoint=repo_path(checkpoint), teacher_id=teacher_id, options=list(s['cfg_options']),
                metric=metric.key)
     if osp.isfile(cache) and json.load(open(cache)).get('key') == key:
         result = json.load(open(cache))
+    elif not run:
+        return {}
     else:
         result = _evaluate_teacher(s, pair, checkpoint, metric, env, work)
         result['key'] = key
@@ -330,7 +332,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     teacher_id = weights_sha256(teacher)
     records = osp.join(out_dir, 'runs', name)
     if args.report_only:
+        current = teacher_id
         teacher_id, teacher_result = report_teacher(records, teacher, teacher_id)
+        if not teacher_result and teacher_id == current:  # records older than teacher.json: the work dir's cache
+            teacher_result = teacher_metrics(s, pair, teacher, teacher_id, metric, full_env, work, records, run=False)
     else:
         check_teacher(records, teacher, teacher_id, args.new_teacher)
         teacher_result = teacher_metrics(s, pair, teacher, teacher_id, metric, full_env, work, records)
