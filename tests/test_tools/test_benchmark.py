@@ -666,6 +666,44 @@ def test_report_only_writes_the_tables_of_the_records_teacher(tmp_path, cli, cap
         cli.main(argv + ['--report-only'])
 
 
+def test_report_only_reads_the_work_dirs_teacher_cache_for_older_records(tmp_path, cli, capsys):
+    """Records older than teacher.json, made with the current teacher: --report-only takes the teacher's line from
+    the work dir's cache (teacher_metrics.json) when its key is this teacher's, evaluates nothing, and writes
+    teacher.json beside the records; a cache of another teacher gives no teacher line."""
+    import torch
+    folder = write_pair(tmp_path / 'pair')
+    teacher = tmp_path / 'teacher.pth'
+    torch.save({'state_dict': {'w': torch.ones(2)}}, teacher)
+    tid = bm.weights_sha256(str(teacher))
+    work = tmp_path / 'w' / 'pair'
+    argv = [str(folder), '--teacher', str(teacher), '--metric', 'coco/bbox_mAP', '--methods', 'student', 'dfd',
+            '--seeds', '0', '1', '--factors', '1', '--max-extend', '0', '--work-dir', str(tmp_path / 'w')]
+    args = cli.parse_args(argv)
+    s = cli.settings(args)
+    found, rows = cli.make_pair(s, args)
+    records = work / 'runs' / 'pair'
+    bm.Benchmark(found, rows, s['seeds'], s['factors'], s['max_extend'], [], bm.repo_path(str(teacher)), tid,
+                 str(work), str(records), ex.LocalExecutor(jobs=1, devices=[], threads_per_run=1, perform=Fake()),
+                 bm.Metric('coco/bbox_mAP', 100, {}, 'box mAP')).protocol()
+    assert not (records / 'teacher.json').exists()
+    key = dict(checkpoint=bm.repo_path(str(teacher)), teacher_id=tid, options=[], metric='coco/bbox_mAP')
+    cache = work / 'teacher_metrics.json'
+    cache.write_text(json.dumps(dict(key=key, checkpoint='teacher.pth', metric=57.25, extra={})))
+    cli.main(argv + ['--report-only'])
+    assert 'teacher coco/bbox_mAP: 57.25' in capsys.readouterr().out
+    assert 'Teacher (`teacher.pth`): 57.25.' in (work / 'pair.md').read_text()
+    assert json.loads((records / 'teacher.json').read_text())['teacher_id'] == tid
+    assert not (work / 'teacher_eval').exists()  # read, not evaluated
+    # a cache of another teacher (and no teacher.json) gives no teacher line, and still runs nothing
+    (records / 'teacher.json').unlink()
+    cache.write_text(json.dumps(dict(key=dict(key, teacher_id='c' * 64), checkpoint='teacher.pth', metric=57.25,
+                                     extra={})))
+    cli.main(argv + ['--report-only'])
+    assert 'teacher coco/bbox_mAP' not in capsys.readouterr().out
+    assert 'Teacher (' not in (work / 'pair.md').read_text()
+    assert not (work / 'teacher_eval').exists()
+
+
 def test_tool_errors_are_one_line(tmp_path):
     proc = tool(['--preset', 'nonesuch'], tmp_path)
     assert proc.returncode == 2 and proc.stdout == ''
