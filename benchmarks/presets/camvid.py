@@ -10,13 +10,18 @@ description = ('Pair: `recipes/cpu_demo/*_pspnet-r18_pspnet-r18q_200i_camvid.py`
 folder = 'recipes/cpu_demo'
 pair = '*_head_pspnet-r18_pspnet-r18q_200i_camvid.py'
 student = 'student_pspnet-r18q_200i_camvid.py'
-methods = ['student', 'fitnet', 'pkd', 'mgd', 'cwd', 'dfd', 'dfd_split', 'dfd_batch', 'dfd_norm']
+methods = ['student', 'fitnet', 'pkd', 'mgd', 'cwd', 'dfd', 'dfd_split', 'dfd_batch', 'dfd_norm',
+           'dfd_norm_mse']
 variants = {
     'dfd_split': ('dfd', ['model.distiller.levels.connectors.trans=None',
                           'model.distiller.levels.inputs.s_transformed=None',
                           'model.distiller.levels.loss.hd_constraint=mse']),
     'dfd_batch': ('dfd', ['model.distiller.levels.loss.threshold_scope=batch']),
     'dfd_norm': ('dfd', ['model.distiller.levels.loss.normalize=True']),
+    'dfd_norm_mse': ('dfd', ['model.distiller.levels.connectors.trans=None',
+                             'model.distiller.levels.inputs.s_transformed=None',
+                             'model.distiller.levels.loss.hd_constraint=mse',
+                             'model.distiller.levels.loss.normalize=True']),
 }
 teacher_recipe = 'recipes/cpu_demo/teacher_pspnet-r18_800i_camvid.py'
 teacher_work_dir = 'work_dirs/demo/camvid/teacher'
