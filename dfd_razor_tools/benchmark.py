@@ -379,6 +379,9 @@ class Benchmark:
         processes (int): Training processes per run (> 1: tools/dist_train.sh).
         reference (str): The row whose paired differences the tables give (DFD).
         on_result (Callable, optional): Called after each finished run (the tool rewrites its tables).
+        picks (Mapping[str, float], optional): Row -> factor picked elsewhere (:func:`picks_from_records`: another
+            schedule's sweep): no sweep here, every weighted row runs at its pick over the fresh seeds only.
+        picks_source (str): Where ``picks`` come from, for the tables.
     """
 
     def __init__(self, pair: Pair, rows: Optional[Sequence[str]] = None, seeds: Sequence[int] = SEEDS,
@@ -386,7 +389,8 @@ class Benchmark:
                  base_options: Sequence[str] = (), teacher: str = '', teacher_id: str = '', work: str = '',
                  records: str = '', executor: Any = None, metric: Optional[Metric] = None,
                  env: Optional[Mapping[str, str]] = None, processes: int = 1, reference: str = REFERENCE,
-                 on_result: Optional[Callable[[], None]] = None) -> None:
+                 on_result: Optional[Callable[[], None]] = None, picks: Optional[Mapping[str, float]] = None,
+                 picks_source: str = '') -> None:
         self.pair = pair
         self.rows = list(rows) if rows else pair.rows()
         unknown = [r for r in self.rows if r not in pair.rows()]
@@ -401,6 +405,11 @@ class Benchmark:
         self.executor, self.metric = executor, metric or Metric('metric')
         self.env, self.processes, self.reference = dict(env or {}), processes, reference
         self.on_result = on_result
+        self.picks, self.picks_source = (dict(picks) if picks is not None else None), picks_source
+        if self.picks is not None:
+            missing = [r for r in self.weighted() if r not in self.picks]
+            if missing:
+                raise BenchmarkError(f'{picks_source or "picks"}: no picked weight for {", ".join(missing)}')
         self.records: Dict[Run, Dict] = {}
         self.reused = 0
         self._weights: Dict[str, Dict[str, float]] = {}
@@ -517,18 +526,27 @@ class Benchmark:
         return {f: self.value((r, f, s)) for (r, f, s) in self.records if r == row and s == self.seeds[0]}
 
     def picked(self, row: str) -> Optional[float]:
-        """The factor the row's sweep picked (0 for a control), None before any sweep run finished."""
-        return 0.0 if row in CONTROLS else pick(self.sweep(row))
+        """The factor the row's sweep picked (0 for a control; the given pick with ``picks``), None before any
+        sweep run finished."""
+        if row in CONTROLS:
+            return 0.0
+        return self.picks[row] if self.picks is not None else pick(self.sweep(row))
 
     def sweep_complete(self, row: str) -> bool:
-        """Every base factor has run and no extension is pending: the pick is final."""
+        """Every base factor has run and no extension is pending: the pick is final (given: final)."""
+        if self.picks is not None:
+            return True
         sweep = self.sweep(row)
         return all(any(math.isclose(f, g) for g in sweep) for f in self.factors) and \
             extension(sweep, self.factors, self.max_extend) is None
 
     # ---- the protocol --------------------------------------------------------------------------------------------
     def protocol(self) -> None:
-        """Sweep on the first seed (extended while the best is at an end), then the fresh seeds."""
+        """Sweep on the first seed (extended while the best is at an end), then the fresh seeds; with ``picks``,
+        the fresh seeds only."""
+        if self.picks is not None:
+            self.run_all(self.fresh_runs())
+            return
         first = self.seeds[0]
         # factor by factor, shipped weights first: a benchmark cut short (it spans sessions) has compared every
         # method at its shipped weight before it tunes any. The controls have no weight to pick: fresh seeds only.
@@ -544,11 +562,11 @@ class Benchmark:
 
     def fresh_runs(self) -> List[Run]:
         """The runs of the headline: controls, each method at its picked and at its shipped weight, each variant at
-        its picked weight, over the fresh seeds."""
+        its picked weight, over the fresh seeds (with ``picks``: every weighted row at its pick only)."""
         runs = [(r, 0.0, s) for r in self.controls() for s in self.fresh]
         for r in self.weighted():
             best = self.picked(r)
-            chosen = [best] if self.is_variant(r) else [best, 1.0]
+            chosen = [best] if self.is_variant(r) or self.picks is not None else [best, 1.0]
             runs += [(r, f, s) for f in dict.fromkeys(chosen) if f is not None for s in self.fresh]
         return runs
 
@@ -577,6 +595,46 @@ class Benchmark:
         diffs = paired_differences(self.seed_values(self.reference, ref_factor), self.seed_values(row, factor),
                                    self.fresh)
         return diffs, verdict(list(diffs.values()), len(self.fresh))
+
+
+def picks_from_records(records: str, rows: Sequence[str], first_seed: int, factors: Sequence[float],
+                       max_extend: int, teacher_id: str) -> Dict[str, float]:
+    """Row -> the factor that another benchmark's sweep picked, from its records (``--picks-from``): the same pair
+    at another schedule runs each row at the weight the shipped schedule's sweep chose, with no sweep of its own.
+
+    The sweep is the rows' records on ``first_seed`` (any options: another schedule's), read as
+    :meth:`Benchmark.picked` reads its own.
+
+    Raises:
+        BenchmarkError: ``records`` is not a folder; a row's sweep was made with another teacher, or is not finished
+            (a base factor missing, or an extension pending).
+    """
+    if not osp.isdir(records):
+        raise BenchmarkError(f'--picks-from {records}: no such folder (a benchmark\'s records: <out-dir>/runs/<name>)')
+    sweeps: Dict[str, Dict[float, Optional[float]]] = {r: {} for r in rows if r not in CONTROLS}
+    teachers: Dict[str, set] = {r: set() for r in sweeps}
+    for path in sorted(glob.glob(osp.join(records, '*.json'))):
+        run = parse_run_name(osp.basename(path)[:-5])
+        if run is None or run[0] not in sweeps or run[2] != first_seed:
+            continue
+        record = json.load(open(path))
+        teachers[run[0]].add(record.get('teacher_id', ''))
+        sweeps[run[0]][run[1]] = record['metric'] if record.get('status') == 'ok' else None
+    picks = {}
+    for row, sweep in sweeps.items():
+        others = sorted(t[:12] + '...' for t in teachers[row] if t != teacher_id)
+        if others:
+            raise BenchmarkError(f'--picks-from {records}: the {row} sweep was made with teacher {", ".join(others)}, '
+                                 f'not this one ({teacher_id[:12]}...): picks are a teacher\'s')
+        missing = [f'x{f:g}' for f in factors if not any(math.isclose(f, g) for g in sweep)]
+        pending = extension(sweep, factors, max_extend)
+        if missing or pending is not None or pick(sweep) is None:
+            why = (f'{", ".join(missing)} not run' if missing else f'x{pending:g} pending' if pending is not None
+                   else 'every run failed')
+            raise BenchmarkError(f'--picks-from {records}: the {row} sweep on seed {first_seed} is not finished '
+                                 f'({why})')
+        picks[row] = pick(sweep)
+    return picks
 
 
 # ---- presets ------------------------------------------------------------------------------------------------------

@@ -143,9 +143,14 @@ def write_report(bench: Benchmark, teacher: Dict, command: str, out_dir: str, ho
     lines = [f'# Held-out benchmark: {name}', '']
     if description:
         lines += [description, '']
-    lines += [f'Metric: {label}. Every method\'s weights were picked on seed {bench.seeds[0]} (factors '
-              f'{", ".join(f"{f:g}" for f in bench.factors)} of the shipped weights, extended by x10 up to '
-              f'{bench.max_extend} times per side while the best was at an end); every mean below is over the fresh '
+    if bench.picks is not None:
+        picked = (f'Metric: {label}. Every method runs at the weight that the seed-{bench.seeds[0]} sweep of '
+                  f'`{bench.picks_source}` picked (another schedule of this pair, the same teacher; no sweep here); ')
+    else:
+        picked = (f'Metric: {label}. Every method\'s weights were picked on seed {bench.seeds[0]} (factors '
+                  f'{", ".join(f"{f:g}" for f in bench.factors)} of the shipped weights, extended by x10 up to '
+                  f'{bench.max_extend} times per side while the best was at an end); ')
+    lines += [picked + f'every mean below is over the fresh '
               f'seeds {_seeds(fresh)}, which took no part in picking, the same seeds for every row. Paired '
               f'difference: {ref} minus the row, seed by seed, as mean (min to max). Verdict: {ref} *wins* when it '
               'is above the row on every fresh seed, *loses* when it is below on every one, else the row is '
@@ -153,14 +158,16 @@ def write_report(bench: Benchmark, teacher: Dict, command: str, out_dir: str, ho
     if teacher:
         lines += [f'Teacher (`{teacher.get("checkpoint", "")}`): {teacher["metric"]:.2f}' +
                   ''.join(f', {k} {v:.2f}' for k, v in teacher.get('extra', {}).items()) + '.', '']
-    lines += [f'## Headline: each method at the weight picked on seed {bench.seeds[0]}', ''] + headline(bench)
+    where = f'`{bench.picks_source}`' if bench.picks is not None else f'seed {bench.seeds[0]}'
+    lines += [f'## Headline: each method at the weight picked on {where}', ''] + headline(bench)
     alone = list(bench.seed_values('student', 0.0).values()) if 'student' in bench.rows else []
     if alone and teacher:
         lines += ['', f'Teacher minus student alone: {teacher["metric"] - statistics.mean(alone):.2f} points '
                   f'(student alone over {len(alone)} fresh seed(s)).']
-    lines += ['', '## At the shipped weights (each recipe\'s own)', ''] + shipped_table(bench)
-    lines += ['', f'## Sweep (seed {bench.seeds[0]}: it picks the weights and is in no mean above)', ''] + \
-        sweep_table(bench)
+    if bench.picks is None:  # with picks from elsewhere, neither ran here
+        lines += ['', '## At the shipped weights (each recipe\'s own)', ''] + shipped_table(bench)
+        lines += ['', f'## Sweep (seed {bench.seeds[0]}: it picks the weights and is in no mean above)', ''] + \
+            sweep_table(bench)
     lines += ['', '## Runs', '', 's / iter: the median seconds per training iteration, from runs that may have shared '
               'their machine with other runs: not a cost comparison (benchmarks/step_cost.py is one).', ''] + \
         runs_table(bench)
@@ -240,7 +247,9 @@ def plot(bench: Benchmark, path: str, teacher: Dict) -> None:
                        list(bench.seed_values(row, 0.0 if row in CONTROLS else 1.0).values()))
     fig, ax = plt.subplots(figsize=(1.0 * len(names) + 2, 4))
     x = list(range(len(names)))
-    for offset, values, label in ((-0.18, picked, 'picked weight'), (0.18, shipped, 'shipped weight')):
+    series = ((0.0, picked, 'picked weight'),) if bench.picks is not None else (
+        (-0.18, picked, 'picked weight'), (0.18, shipped, 'shipped weight'))  # with picks, no shipped-weight run
+    for offset, values, label in series:
         means = [statistics.mean(v) if v else float('nan') for v in values]
         stds = [statistics.stdev(v) if len(v) > 1 else 0.0 for v in values]
         ax.bar([i + offset for i in x], means, 0.36, yerr=stds, capsize=3, label=label)

@@ -33,8 +33,8 @@ from typing import Any, Dict, List, Optional, Tuple
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')  # the OpenMMLab packages' imports
 
 from dfd_razor_tools.benchmark import (CONTROLS, FACTORS, MAX_EXTEND, REFERENCE, SEEDS, TEACHER_RECORD, Benchmark,
-                                       BenchmarkError, Metric, Pair, Variant, absolute, find_pair, load_preset, repo_path,
-                                       schedule_options, weights_sha256)
+                                       BenchmarkError, Metric, Pair, Variant, absolute, find_pair, load_preset,
+                                       picks_from_records, repo_path, schedule_options, weights_sha256)
 from dfd_razor_tools.benchmark_report import write_report
 from dfd_razor_tools.run import REPO, RunFailed, read_metric, run_logged, test_recipe, train_command
 
@@ -74,6 +74,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     protocol.add_argument('--schedule', '--iters', type=int, dest='schedule',
                           help='the student schedule\'s length: iterations (an iteration-based recipe) or epochs '
                           '(default: the recipe\'s)')
+    protocol.add_argument('--picks-from', metavar='RECORDS',
+                          help='a records folder of the same pair and teacher (<out-dir>/runs/<name>, e.g. '
+                          'benchmarks/runs/bccd): every row runs at the weight that folder\'s first-seed sweep '
+                          'picked, over the fresh seeds only (no sweep, no shipped-weight runs): a schedule study')
     protocol.add_argument('--seeds', type=int, nargs='+', help=f'the first picks the weights, the others are the '
                           f'fresh seeds of the headline (default {" ".join(map(str, SEEDS))})')
     protocol.add_argument('--factors', type=float, nargs='+', help='the sweep of each shipped weight (default '
@@ -154,8 +158,12 @@ def make_pair(s: Dict[str, Any], args: argparse.Namespace) -> Tuple[Pair, Option
         needed += [v.method for v in variants.values() if v.method not in needed]
         if 'inherit' in rows and 'fitnet' not in needed:
             needed.append('fitnet')
-    pair = find_pair(folder_path(s['folder'], from_preset), s.get('pair') or '*', s.get('student'), needed,
-                     s.get('name'))
+    name = s.get('name')
+    if s.get('schedule') and name and not args.name:  # not the preset's records: those are another schedule's
+        name = f'{name}_{s["schedule"]}{schedule_unit(s, from_preset)}'
+    pair = find_pair(folder_path(s['folder'], from_preset), s.get('pair') or '*', s.get('student'), needed, name)
+    if s.get('schedule') and not s.get('name'):
+        pair.name = f'{pair.name}_{s["schedule"]}{schedule_unit(s, from_preset, pair.student)}'
     for name, variant in variants.items():
         if variant.method not in pair.methods:
             raise BenchmarkError(f'variant {name}: no {variant.method} recipe in {s["folder"]}')
@@ -164,6 +172,16 @@ def make_pair(s: Dict[str, Any], args: argparse.Namespace) -> Tuple[Pair, Option
         raise BenchmarkError(f'--methods inherit: the FitNet recipe of {s["folder"]} initialises nothing from the '
                              'teacher (model.inherit_from_teacher), so inherit would be the student alone')
     return pair, rows
+
+
+def schedule_unit(s: Dict[str, Any], from_preset: bool, student: Optional[str] = None) -> str:
+    """'i' or 'e': the unit of ``--schedule`` for the pair's student recipe (iterations or epochs)."""
+    from mmengine.config import Config
+    if student is None:
+        student = osp.join(folder_path(s['folder'], from_preset), s['student']) if s.get('student') else ''
+    if not student or not osp.isfile(absolute(student)):
+        return ''
+    return 'i' if 'max_iters' in (Config.fromfile(absolute(student)).get('train_cfg') or {}) else 'e'
 
 
 def teacher_checkpoint(s: Dict[str, Any], args: argparse.Namespace, pair: Pair, env: Dict[str, str],
@@ -352,9 +370,14 @@ def main(argv: Optional[List[str]] = None) -> None:
         return write_report(bench, teacher_result, command, out_dir, how,
                             None if args.report_only else time.time() - start, s.get('description', ''))
 
+    picks, source = None, ''
+    if s.get('picks_from'):
+        source = repo_path(folder_path(s['picks_from'], False))
+        picks = picks_from_records(absolute(source), rows or pair.rows(), s['seeds'][0], s['factors'],
+                                   s['max_extend'], teacher_id)
     bench = Benchmark(pair, rows, s['seeds'], s['factors'], s['max_extend'], base, repo_path(teacher), teacher_id,
                       work, records, executor, metric, env, max(1, args.gpus_per_run),
-                      s['reference'], on_result=report)
+                      s['reference'], on_result=report, picks=picks, picks_source=source)
     if args.report_only:
         bench.load_finished()
         if not bench.records:

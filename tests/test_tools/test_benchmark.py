@@ -168,6 +168,54 @@ def test_protocol_sweeps_on_seed_0_and_fills_the_fresh_seeds(pair, tmp_path):
     assert bench.seed_values('dfd', 0.1) == pytest.approx({1: 50.1, 2: 50.2, 3: 50.3})
 
 
+def test_picks_from_another_schedules_records(pair, tmp_path):
+    """--picks-from: the 300-iteration protocol's records pick each row's weight; the longer schedule runs every row
+    at its pick over the fresh seeds only, and its tables say where the picks came from."""
+    short = make(tmp_path / 'short', pair, Fake())
+    short.teacher_id = 'a' * 64
+    short.protocol()
+    records = str(tmp_path / 'short' / 'runs')
+    rows = ['student', 'inherit', 'fitnet', 'pkd', 'cwd', 'dfd', 'dfd_split']
+    picks = bm.picks_from_records(records, rows, 0, [0.1, 1.0, 10.0], 2, 'a' * 64)
+    # fake_metric peaks where PEAK says, within the sweep's reach (two x10 extensions per side)
+    assert picks == pytest.approx({'fitnet': 1.0, 'pkd': 1000.0, 'cwd': 10.0, 'dfd': 0.1, 'dfd_split': 1.0})
+    fake = Fake()
+    executor = ex.LocalExecutor(jobs=1, devices=[], threads_per_run=1, perform=fake)
+    long = bm.Benchmark(pair, rows, [0, 1, 2, 3], [0.1, 1.0, 10.0], 2, ['train_cfg.max_iters=1200'], 'teacher.pth',
+                        'a' * 64, str(tmp_path / 'long' / 'work'), str(tmp_path / 'long' / 'runs'), executor,
+                        bm.Metric('coco/bbox_mAP', 100, {}, 'box mAP'), picks=picks, picks_source='runs/short')
+    long.protocol()
+    assert sorted(fake.calls) == sorted([(r, 0.0, s) for r in ('student', 'inherit') for s in (1, 2, 3)] +
+                                        [(r, picks[r], s) for r in picks for s in (1, 2, 3)])
+    assert long.picked('pkd') == 1000.0 and long.sweep_complete('pkd')
+    path = report.write_report(long, {}, 'python tools/benchmark.py ...', str(tmp_path / 'long'), 'fake', 1.0)
+    text = open(path).read()
+    assert 'Every method runs at the weight that the seed-0 sweep of `runs/short` picked' in text
+    assert '## Headline: each method at the weight picked on `runs/short`' in text
+    assert '| pkd | 1000 | loss_weight=1e+04 | 50.20 ± 0.10 (n=3) |' in text  # fake_metric at the peak: 50 + 0.1 s
+    assert '## At the shipped weights' not in text and '## Sweep' not in text
+    with pytest.raises(bm.BenchmarkError, match=r'no picked weight for mgd'):
+        bm.Benchmark(pair, rows + ['mgd'], [0, 1], [1.0], 0, picks=picks, picks_source='runs/short')
+
+
+def test_picks_from_records_name_what_is_wrong(pair, tmp_path):
+    bench = make(tmp_path, pair, Fake(), rows=['student', 'dfd'])
+    bench.teacher_id = 'a' * 64
+    bench.protocol()
+    records = tmp_path / 'runs'
+    with pytest.raises(bm.BenchmarkError, match=r'the dfd sweep was made with teacher a{12}\.\.\., not this one '
+                       r'\(b{12}\.\.\.\): picks are a teacher\'s'):
+        bm.picks_from_records(str(records), ['dfd'], 0, [0.1, 1.0, 10.0], 2, 'b' * 64)
+    (records / 'dfd_x1_s0.json').unlink()
+    with pytest.raises(bm.BenchmarkError, match=r'the dfd sweep on seed 0 is not finished \(x1 not run\)'):
+        bm.picks_from_records(str(records), ['dfd'], 0, [0.1, 1.0, 10.0], 2, 'a' * 64)
+    (records / 'dfd_x0.01_s0.json').unlink()  # the extension below the best (x0.1)
+    with pytest.raises(bm.BenchmarkError, match=r'the dfd sweep on seed 0 is not finished \(x0.01 pending\)'):
+        bm.picks_from_records(str(records), ['dfd'], 0, [0.1, 10.0], 2, 'a' * 64)
+    with pytest.raises(bm.BenchmarkError, match=r'--picks-from .*nowhere: no such folder'):
+        bm.picks_from_records(str(tmp_path / 'nowhere'), ['dfd'], 0, [1.0], 0, 'a' * 64)
+
+
 def test_every_method_runs_at_its_shipped_weight_before_any_is_tuned(pair, tmp_path):
     fake = Fake()
     make(tmp_path, pair, fake).protocol()
@@ -518,13 +566,25 @@ def cli():
 
 def test_the_docs_commands_parse(cli):
     commands = doc_commands()
-    assert len(commands) == 4 and sorted(doc_listings()) == [
+    assert len(commands) == 5 and sorted(doc_listings()) == [
         '_pair.py', 'dfd_fpn_retina-r18_retina-r18h_300i_bccd.py', 'fitnet_fpn_retina-r18_retina-r18h_300i_bccd.py',
         'pkd_fpn_retina-r18_retina-r18h_300i_bccd.py', 'student_retina-r18h_300i_bccd.py']
     for command in commands:
         words = shlex.split(command)
         args = cli.parse_args(words[words.index('tools/benchmark.py') + 1:])
         assert args.preset or args.metric, command
+
+
+def test_another_schedule_has_its_own_tables_and_records(cli, tmp_path):
+    """--schedule N names the tables and records <name>_<N>i (or e), so that they never overwrite the shipped
+    schedule's; --name still names them."""
+    for argv, name in ((['--preset', 'bccd', '--schedule', '1200'], 'bccd_1200i'),
+                       (['--preset', 'bccd', '--schedule', '1200', '--name', 'long'], 'long'),
+                       (['--preset', 'bccd'], 'bccd'),
+                       ([str(write_pair(tmp_path / 'mine')), '--metric', 'mIoU', '--schedule', '3'], 'mine_3i')):
+        args = cli.parse_args(argv)
+        pair, _ = cli.make_pair(cli.settings(args), args)
+        assert pair.name == name, argv
 
 
 def write_pair(folder):
@@ -566,9 +626,10 @@ def test_tool_end_to_end_on_a_pair_outside_the_repository(tmp_path, cli, capsys,
     cli.main(args + ['--executor', 'slurm', '--slurm-cluster', 'local', '--gpus-per-run', '0', '--cpus-per-run', '1',
                      '--time-min', '10'])
     first = capsys.readouterr().out
-    out = tmp_path / 'work' / 'bccd_half'  # the tables and records default to the work dir of the pair
-    record = json.load(open(out / 'runs' / 'bccd_half' / 'dfd_x1_s1.json'))
-    student = json.load(open(out / 'runs' / 'bccd_half' / 'student_s1.json'))
+    # the tables and records default to the work dir of the pair, named for its schedule (--schedule 2: _2i)
+    out = tmp_path / 'work' / 'bccd_half_2i'
+    record = json.load(open(out / 'runs' / 'bccd_half_2i' / 'dfd_x1_s1.json'))
+    student = json.load(open(out / 'runs' / 'bccd_half_2i' / 'student_s1.json'))
     metrics = json.load(open(out / 'dfd_x1_s1' / 'test_metrics.json'))['metrics']
     # a 2-iteration detector may detect nothing: CocoMetric then reports no key, which counts as 0
     assert record['status'] == 'ok' and record['metric'] == pytest.approx(metrics.get('coco/bbox_mAP', 0) * 100)
@@ -586,19 +647,19 @@ def test_tool_end_to_end_on_a_pair_outside_the_repository(tmp_path, cli, capsys,
     assert set(diag['first']['distill']) == {f'loss_dfd_fpn{i}_{t}' for i in range(5) for t in ('hd', 'ld')}
     assert set(diag['last']['hd_fraction']) == {f'stat_dfd_fpn{i}_hd_fraction' for i in range(5)}
     assert diag['first']['ratio'] > 0 and diag['first']['task']
-    text = (out / 'bccd_half.md').read_text()
+    text = (out / 'bccd_half_2i.md').read_text()
     differences = {1: record['metric'] - student['metric']}
     assert (f'| dfd | 1 | alpha=2.8e-05, beta=1e-05 | {record["metric"]:.2f} (n=1) | - | - |' in text)
     assert (f'| student | - | - | {student["metric"]:.2f} (n=1) | {bm.difference_cell(differences)} | '
             f'{bm.verdict(list(differences.values()), 1)} |' in text)
-    assert (out / 'bccd_half.png').read_bytes()[:4] == b'\x89PNG'
-    assert 'loss_dfd_fpn0_hd' in (out / 'bccd_half_diagnostics.md').read_text()
+    assert (out / 'bccd_half_2i.png').read_bytes()[:4] == b'\x89PNG'
+    assert 'loss_dfd_fpn0_hd' in (out / 'bccd_half_2i_diagnostics.md').read_text()
     assert 'evaluating the teacher' in first
 
     cli.main(args + ['--jobs', '2'])  # the local executor, resuming: every run has its record
     again = capsys.readouterr().out
     assert again.count(': reusing ') == 3 and ': training' not in again and 'evaluating the teacher' not in again
-    assert 'local executor, 2 run(s) at a time (OMP_NUM_THREADS=1 each' in (out / 'bccd_half.md').read_text()
+    assert 'local executor, 2 run(s) at a time (OMP_NUM_THREADS=1 each' in (out / 'bccd_half_2i.md').read_text()
 
 
 def test_tool_errors_name_what_is_wrong(tmp_path, cli):
