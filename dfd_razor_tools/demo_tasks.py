@@ -3,9 +3,9 @@
 Per task: the bundled data sets it needs (dfd_razor_tools.data), its pair (a method recipe is
 ``<method>_<location>_<pair>.py``), its teacher and plain-student recipes, and the metric reported, with the
 factor that turns it into percent, further metrics reported beside it (``extra``), whether it is scored on images
-the models never trained on (``held_out``) and a label for tables. ``bccd`` and ``camvid`` are the pairs of the
-held-out benchmark's presets (``benchmarks/presets/``, ``tools/benchmark.py --preset``); the demo's ``det`` and
-``seg`` run the same pairs.
+the models never trained on (``held_out``) and a label for tables. ``bccd``, ``camvid`` and ``bccd_yolo`` are the
+pairs of the held-out benchmark's presets (``benchmarks/presets/``, ``tools/benchmark.py --preset``); the demo's
+``det``, ``seg`` and ``yolo`` run the same pairs.
 """
 import os.path as osp
 from typing import Dict, List, Sequence
@@ -16,6 +16,10 @@ _BCCD = dict(data=['bccd'], pair='retina-r18_retina-r18q_300i_bccd', location='f
              teacher='teacher_retina-r18_1600i_bccd.py', student='student_retina-r18q_300i_bccd.py',
              metric='coco/bbox_mAP', scale=100, extra={'pascal_voc/mAP': 100}, held_out=True,
              label='box mAP@[.5:.95] (BCCD val, held out)')
+_BCCD_YOLO = dict(data=['bccd'], pair='yolov6-t_yolov6-n_300i_bccd', location='neck',
+                  teacher='teacher_yolov6-t_1000i_bccd.py', student='student_yolov6-n_300i_bccd.py',
+                  metric='coco/bbox_mAP', scale=100, extra={'pascal_voc/mAP': 100}, held_out=True,
+                  label='box mAP@[.5:.95] (BCCD val, held out)')
 _CAMVID = dict(data=['camvid'], pair='pspnet-r18_pspnet-r18q_200i_camvid', location='head',
                teacher='teacher_pspnet-r18_800i_camvid.py', student='student_pspnet-r18q_200i_camvid.py',
                metric='mIoU', scale=1, extra={'aAcc': 1}, held_out=True, label='mIoU (CamVid val, held out)')
@@ -27,17 +31,15 @@ TASKS: Dict[str, Dict] = {
     'det': dict(_BCCD, teacher='teacher_retina-r18_800i_bccd.py', dfd_factor=10, benchmark='bccd',
                 figure=dict(val_index=[0, 6], level=0)),
     'seg': dict(_CAMVID, dfd_factor=1, benchmark='camvid', figure=dict(val_index=[0, 3], level=0)),
-    'yolo': dict(data=['tiny_coco'], pair='yolov6-t_yolov6-n_500i_tinycoco', location='neck',
-                 teacher='teacher_yolov6-t_500i_tinycoco.py', student='student_yolov6-n_500i_tinycoco.py',
-                 metric='coco/bbox_mAP', scale=100, held_out=False, dfd_factor=1,
-                 figure=dict(val_index=[0, 1], level=0), label='person box AP (tiny_coco, the 50 training images)'),
+    'yolo': dict(_BCCD_YOLO, dfd_factor=1, benchmark='bccd_yolo', figure=dict(val_index=[0, 6], level=0)),
     'pose': dict(data=['pose_minicoco'], pair='td-hm-r18_td-hm-r18half_800i_minicoco', location='backbone',
                  teacher='teacher_td-hm-r18_800i_minicoco.py', student='student_td-hm-r18half_800i_minicoco.py',
                  metric='coco/AP', scale=100, held_out=False, dfd_factor=1, figure=dict(val_index=[0, 1], level=0),
                  label='keypoint AP (pose_minicoco, the 53 training people)'),
-    # the benchmark presets' pairs (the demo's det and seg use the same pairs, det with a shorter teacher)
+    # the benchmark presets' pairs (the demo's det, seg and yolo use the same pairs, det with a shorter teacher)
     'bccd': _BCCD,
     'camvid': _CAMVID,
+    'bccd_yolo': _BCCD_YOLO,
 }
 
 

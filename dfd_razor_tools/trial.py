@@ -26,7 +26,7 @@ from .offline import make_offline
 #: bundled set -> the default scopes (codebases) whose recipes it serves
 BUNDLED = {
     'tiny_coco': ('mmdet', 'mmyolo', 'mmpose'),
-    'bccd': ('mmdet',),
+    'bccd': ('mmdet', 'mmyolo'),
     'camvid': ('mmseg',),
     'pose_minicoco': ('mmpose',),
 }
@@ -162,12 +162,20 @@ def _dataset(name: str, scope: str, split: str, root: str, old: dict, masks: boo
             [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'), dict(type='PackSegInputs')])
         return dict(type='CamVidDataset', data_root=root,
                     data_prefix=dict(img_path=f'images/{part}', seg_map_path=f'labels/{part}'), pipeline=pipeline)
-    # mmyolo and mmpose keep the recipe's dataset type and pipelines (letterboxing and YOLO's collate; the pose
-    # codec's input size): only where the data is changes
+    # mmyolo and mmpose keep the recipe's pipelines (letterboxing and YOLO's collate; the pose codec's input size):
+    # only where the data is, and for MMYOLO the dataset class of its format, change
     new = copy.deepcopy(dict(old))
     new.pop('metainfo', None)
-    if scope == 'mmyolo':
-        new.update(data_root=root, ann_file=f'annotations/instances_{coco_split}.json',
+    if scope == 'mmyolo' and name == 'bccd':
+        new.pop('batch_shapes_cfg', None)  # YOLOv5CocoDataset's, which BCCDDataset does not take
+        new.update(type='mmdet.BCCDDataset', data_root=root,
+                   ann_file=f'ImageSets/Main/{"train" if train else "val"}.txt', data_prefix=dict(sub_data_root=''))
+        if train:
+            new['filter_cfg'] = dict(filter_empty_gt=True)
+        else:  # CocoMetric without an annotation file reads the ground truth from the `instances` meta key
+            _pass_instances(new.get('pipeline') or [])
+    elif scope == 'mmyolo':
+        new.update(type='YOLOv5CocoDataset', data_root=root, ann_file=f'annotations/instances_{coco_split}.json',
                    data_prefix=dict(img=f'{coco_split}/'))
     else:  # mmpose
         images = 'images/' if name == 'pose_minicoco' else ''
@@ -178,12 +186,21 @@ def _dataset(name: str, scope: str, split: str, root: str, old: dict, masks: boo
     return new
 
 
+def _pass_instances(pipeline: List[Any]) -> None:
+    """Add ``instances`` to the meta keys of a test pipeline's packing step (in place)."""
+    for step in pipeline:
+        if isinstance(step, dict) and str(step.get('type', '')).endswith('PackDetInputs'):
+            keys = tuple(step.get('meta_keys') or ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
+            step['meta_keys'] = keys + (() if 'instances' in keys else ('instances', ))
+
+
 def _evaluator(name: str, scope: str, root: str, old: Any, masks: bool) -> Any:
     if scope == 'mmseg':
         return dict(type='IoUMetric', iou_metrics=['mIoU'])
-    if scope == 'mmdet' and name == 'bccd':  # VOC mAP@0.5 and COCO-style mAP from the dataset's own boxes
-        return [dict(type='VOCMetric', metric='mAP', iou_thrs=[0.5], eval_mode='area'),
-                dict(type='CocoMetric', ann_file=None, metric='bbox')]
+    if name == 'bccd':  # VOC mAP@0.5 and COCO-style mAP from the dataset's own boxes
+        prefix = 'mmdet.' if scope == 'mmyolo' else ''
+        return [dict(type=f'{prefix}VOCMetric', metric='mAP', iou_thrs=[0.5], eval_mode='area'),
+                dict(type=f'{prefix}CocoMetric', ann_file=None, metric='bbox')]
     ann = ('annotations/instances_val2017.json' if scope in ('mmdet', 'mmyolo') else
            'annotations/person_keypoints_val2017.json')
     if scope == 'mmdet':
@@ -201,8 +218,9 @@ def use_bundled_data(cfg: Config, name: str, data_root: Optional[str] = None) ->
     - MMDet (``tiny_coco``: COCO's 80 classes, held-out val2017; ``bccd``: 3 classes): the datasets and the
       CPU-sized pipelines of ``configs/datasets/`` (320-pixel images; masks where the recipe trains them);
       ``CocoMetric`` (BCCD: VOC mAP@0.5 and COCO-style mAP);
-    - MMYOLO (``tiny_coco``) and MMPose (``tiny_coco``, ``pose_minicoco``: person keypoints): the recipe's dataset
-      type and pipelines (YOLO letterboxing and collate, the pose codec) on the bundled images and annotations;
+    - MMYOLO (``tiny_coco``: ``YOLOv5CocoDataset``; ``bccd``: ``BCCDDataset``, VOC mAP@0.5 and COCO-style mAP, the
+      test pipeline passing the ground truth on) and MMPose (``tiny_coco``, ``pose_minicoco``: person keypoints):
+      the recipe's pipelines (YOLO letterboxing and collate, the pose codec) on the bundled images and annotations;
       the evaluators' annotation file; pose validation on ground-truth person boxes;
     - MMSeg (``camvid``: 11 classes): ``CamVidDataset`` with the pipelines of ``configs/datasets/camvid.py``
       (176x176 crops, which become the data preprocessors' pad size), ``IoUMetric``.

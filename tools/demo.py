@@ -2,7 +2,7 @@
 
     python tools/demo.py                      # detection: RetinaNet on BCCD blood cells, scored on the val split
     python tools/demo.py --task seg           # segmentation: PSPNet on CamVid, scored on the val split
-    python tools/demo.py --task yolo          # YOLOv6-T -> YOLOv6-N (MMYOLO) on tiny_coco, person (training images)
+    python tools/demo.py --task yolo          # YOLOv6-T -> YOLOv6-N (MMYOLO) on BCCD blood cells, scored on val
     python tools/demo.py --task pose          # top-down heatmap pose on pose_minicoco (training people); or --task all
     python tools/demo.py --verbose            # the mmengine logs live, besides the progress bars
     python tools/demo.py --data-root DIR      # where bccd/, camvid/, tiny_coco/, pose_minicoco/ are (else see below)

@@ -29,8 +29,8 @@ from tools_helpers import DATA, ROOT
 CASES = {
     # BCCD 640x480 -> Resize(320, 240) keep ratio -> 320x240 (w x h), padded to a multiple of 32: H 256, W 320
     'retinanet': ('recipes/cpu_demo/dfd_fpn_retina-r18_retina-r18q_300i_bccd.py', (256, 320)),
-    # tiny_coco letterboxed to 320x320
-    'yolov6': ('recipes/cpu_demo/dfd_neck_yolov6-t_yolov6-n_500i_tinycoco.py', (320, 320)),
+    # BCCD 640x480 -> half size (320x240), letterboxed to 320x256 (w x h)
+    'yolov6': ('recipes/cpu_demo/dfd_neck_yolov6-t_yolov6-n_300i_bccd.py', (256, 320)),
     # CamVid 240x180 as is (mmseg pads to its size_divisor in training only)
     'pspnet': ('recipes/cpu_demo/dfd_head_pspnet-r18_pspnet-r18q_200i_camvid.py', (180, 240)),
     # top-down crops at the codec's input size (96, 128) (w x h)

@@ -11,7 +11,7 @@ FAMILIES = {  # task family -> a CPU recipe trained on real data (its own datalo
     'detection': 'dfd_fpn_retina-r18_retina-r18q_300i_bccd.py',
     'segmentation': 'dfd_head_pspnet-r18_pspnet-r18q_200i_camvid.py',
     'pose': 'dfd_backbone_td-hm-r18_td-hm-r18half_800i_minicoco.py',
-    'yolo': 'pkd_neck_yolov6-t_yolov6-n_500i_tinycoco.py',
+    'yolo': 'pkd_neck_yolov6-t_yolov6-n_300i_bccd.py',
 }
 _TEACHERS = {}
 

@@ -256,7 +256,8 @@ def test_data_swaps_datasets_metric_and_class_count_for_each_task():
     camvid_classes = 11  # ../shared/data/README.md: label indices 0-10, 11 is void
     cases = {
         'recipes/pspnet/dfd_head_pspnet-r101_pspnet-r18_40k_cityscapes-512x512.py': ('camvid', camvid_classes),
-        'recipes/cpu_demo/dfd_neck_yolov6-t_yolov6-n_500i_tinycoco.py': ('tiny_coco', coco_classes),
+        'recipes/cpu_demo/dfd_neck_yolov6-t_yolov6-n_300i_bccd.py': ('tiny_coco', coco_classes),
+        'recipes/yolov6/dfd_neck_yolov6-s_yolov6-t_300e_coco.py': ('bccd', 3),
         'recipes/cpu_demo/dfd_fpn_retina-r18_retina-r18half_500i_tinycoco.py': ('bccd', 3),
         'recipes/pose/dfd_backbone_td-hm-r50_td-hm-mbv2_210e_coco-256x192.py': ('pose_minicoco', None),
     }
@@ -279,9 +280,37 @@ def test_data_swaps_datasets_metric_and_class_count_for_each_task():
     assert seg.data_preprocessor.size == (176, 176) and seg.model.architecture.data_preprocessor.size == (176, 176)
     assert seg.model.teacher.cfg_path.startswith('mmseg::')  # a trained teacher keeps its head
     from dfd_razor_tools.launch import RecipeError
-    with pytest.raises(RecipeError, match=r"--data bccd: serves mmdet recipes, and this recipe's default_scope is "
-                                          r"'mmseg'; use --data camvid"):
+    with pytest.raises(RecipeError, match=r"--data bccd: serves mmdet/mmyolo recipes, and this recipe's default_scope "
+                                          r"is 'mmseg'; use --data camvid"):
         use_bundled_data(load_recipe(osp.join(ROOT, 'configs/pairs/pspnet-r18_40k_cityscapes-512x512.py')), 'bccd')
+
+
+def test_data_swaps_an_mmyolo_recipe_between_bccd_and_tiny_coco():
+    """MMYOLO: --data bccd gives a COCO recipe BCCDDataset (no batch shapes), BCCD's two metrics and a test pipeline
+    that passes the ground truth on to CocoMetric; --data tiny_coco gives the BCCD pair YOLOv5CocoDataset. The
+    swapped val sets load an item whose packed sample carries what the metrics read."""
+    from mmengine.registry import init_default_scope
+    from mmyolo.registry import DATASETS
+
+    import dfd_razor  # noqa: F401  (BCCDDataset)
+    from dfd_razor_tools.trial import use_bundled_data
+    coco = load_recipe(osp.join(ROOT, 'recipes/yolov6/dfd_neck_yolov6-s_yolov6-t_300e_coco.py'))
+    use_bundled_data(coco, 'bccd', DATA)
+    val = coco.val_dataloader.dataset
+    assert val.type == 'mmdet.BCCDDataset' and 'batch_shapes_cfg' not in val
+    assert val.ann_file == 'ImageSets/Main/val.txt' and coco.train_dataloader.dataset.type == 'mmdet.BCCDDataset'
+    assert [e['type'] for e in coco.val_evaluator] == ['mmdet.VOCMetric', 'mmdet.CocoMetric']
+    assert coco.val_evaluator[1]['ann_file'] is None
+    bccd = load_recipe(osp.join(ROOT, 'recipes/cpu_demo/dfd_neck_yolov6-t_yolov6-n_300i_bccd.py'))
+    use_bundled_data(bccd, 'tiny_coco', DATA)
+    assert bccd.val_dataloader.dataset.type == 'YOLOv5CocoDataset'
+    assert bccd.val_dataloader.dataset.ann_file == 'annotations/instances_val2017.json'
+    init_default_scope('mmyolo')
+    item = DATASETS.build(val)[0]
+    sample = item['data_samples']
+    assert len(sample.instances) == len(sample.gt_instances.bboxes) > 0  # CocoMetric's and VOCMetric's ground truth
+    assert tuple(item['inputs'].shape[1:]) == (640, 640)  # the recipe's own letterbox, kept
+    assert DATASETS.build(bccd.val_dataloader.dataset)[0]['data_samples'].gt_instances.bboxes.shape[1] == 4
 
 
 def _num_classes(node, key=''):
@@ -409,7 +438,7 @@ def test_where_to_tap_table_row(row):
 
 SHIPPED = [  # one recipe per kind of tap the repository ships (tests/test_recipes/test_recipe_smoke.py: all of them)
     'cpu_demo/dfd_fpn_retina-r18_retina-r18q_300i_bccd.py',  # MMDet FPN neck
-    'cpu_demo/dfd_neck_yolov6-t_yolov6-n_500i_tinycoco.py',  # MMYOLO neck
+    'cpu_demo/dfd_neck_yolov6-t_yolov6-n_300i_bccd.py',  # MMYOLO neck
     'cpu_demo/dfd_backbone_td-hm-r18_td-hm-r18half_800i_minicoco.py',  # pose backbone
     'cpu_demo/dfd_head_pspnet-r18_pspnet-r18q_200i_camvid.py',  # PSPHead bottleneck
     'pspnet/cwd_logits_pspnet-r101_pspnet-r18_40k_cityscapes-512x512.py',  # logits (conv_seg)

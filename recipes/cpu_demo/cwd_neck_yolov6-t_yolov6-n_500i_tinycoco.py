@@ -1,2 +1,0 @@
-_base_ = ['../../configs/pairs/yolov6-t_yolov6-n_500i_tinycoco.py', '../../configs/methods/cwd_align.py']
-model = dict(distiller=_base_.method)

@@ -1,1 +1,0 @@
-_base_ = '../../configs/cpu_demo/yolov6_det.py'
