@@ -90,6 +90,25 @@ def dfd_weight_options(task: Dict) -> List[str]:
     return [f'model.distiller.levels.loss.{k}={v * factor:g}' for k, v in weight_values(loss).items()]
 
 
+def benchmark_has_picked(task: Dict) -> bool:
+    """Whether the task's held-out benchmark (``benchmarks/runs/<benchmark>/``) has finished DFD's seed-0 sweep, so
+    that ``dfd_factor`` is its pick (tests/test_tools_lib/test_demo_tasks.py checks the factor against it)."""
+    import glob
+    import json
+    import re
+
+    from dfd_razor_tools.benchmark import FACTORS, MAX_EXTEND, extension
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    sweep = {}
+    for path in glob.glob(osp.join(root, 'benchmarks', 'runs', task.get('benchmark', ''), 'dfd_x*_s0.json')):
+        m = re.fullmatch(r'dfd_x([\d.e-]+)_s0\.json', osp.basename(path))
+        if m:
+            record = json.load(open(path))
+            sweep[float(m.group(1))] = record['metric'] if record.get('status') == 'ok' else None
+    return (bool(task.get('benchmark')) and all(f in sweep for f in FACTORS)
+            and extension(sweep, FACTORS, MAX_EXTEND) is None)
+
+
 def schedule_length(recipe_path: str, cfg_options: Sequence[str] = ()) -> int:
     """``train_cfg.max_iters`` of an iteration-based recipe (path from the repository root) after ``key=value``
     overrides, as tools/train.py would train it."""

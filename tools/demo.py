@@ -43,8 +43,8 @@ warnings.filterwarnings('ignore', message='pkg_resources is deprecated')  # the 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 from dfd_razor_tools.data import resolve_data_root
-from dfd_razor_tools.demo_tasks import (DEMO_TASKS, METRIC_NAMES, TASKS, dfd_weight_options, metric_columns,
-                                        read_metric, recipe, schedule_length, teacher_state)
+from dfd_razor_tools.demo_tasks import (DEMO_TASKS, METRIC_NAMES, TASKS, benchmark_has_picked, dfd_weight_options,
+                                        metric_columns, read_metric, recipe, schedule_length, teacher_state)
 from dfd_razor_tools.benchmark import inherit_options
 from dfd_razor_tools.run import Call, last_checkpoint, run_recipe, test_recipe
 
@@ -294,11 +294,13 @@ def write_report(result: Dict, command: str) -> str:
                'feature loss (the FitNet recipe at weight 0, the same schedule; the `inherit` control of '
                f'benchmarks/{spec.get("benchmark", "bccd")}.md), the gain of the loss itself is `student + DFD` '
                'minus `inherit`.' if inherited else '')
+    picked = benchmark_has_picked(spec)
     weight = (f'DFD runs at {spec["dfd_factor"]}x its recipe\'s alpha and beta, the factor the held-out benchmark '
               f'picked on val (benchmarks/{spec["benchmark"]}.md): `{" ".join(result["weights"])}`'
               if result['weights'] else "DFD runs at its recipe's weights" +
               (f', the factor (x1) the held-out benchmark picked on val (benchmarks/{spec["benchmark"]}.md)'
-               if spec.get('benchmark') else ''))
+               if picked else f' (the held-out benchmark, benchmarks/{spec["benchmark"]}.md, has not picked a weight '
+               'for this pair yet)' if spec.get('benchmark') else ''))
     lines = [f'# dfd-razor demo: {result["name"]}', '', f'`{command.strip()}`', '',
              f'{spec["label"]}. Scored on {split}. Teacher `{recipe(spec, "teacher")}`, student '
              f'`{recipe(spec, "student")}`, distilled with `{recipe(spec, "dfd")}`; {weight}. The student alone and '

@@ -60,7 +60,16 @@ def test_the_presets():
     assert bccd['metric'] == 'coco/bbox_mAP' and bccd['out_dir'] == 'benchmarks'
     camvid = bm.load_preset(osp.join(ROOT, 'benchmarks', 'presets', 'camvid.py'))
     assert 'inherit' not in camvid['methods'] and camvid['metric'] == 'mIoU'
-    with pytest.raises(bm.BenchmarkError, match=r'no file .*nonesuch\.py \(presets: bccd, camvid\)'):
+    yolo = bm.load_preset('bccd_yolo')  # issue 22: the MMYOLO pair, held out, the five methods
+    assert yolo['methods'] == ['student', 'fitnet', 'pkd', 'mgd', 'cwd', 'dfd'] and yolo['data'] == ['bccd']
+    args = tool.parse_args(['--preset', 'bccd_yolo'])
+    pair, rows = tool.make_pair(tool.settings(args), args)
+    assert pair.student == 'recipes/cpu_demo/student_yolov6-n_300i_bccd.py' and pair.inherit is None
+    assert {m: osp.basename(r) for m, r in pair.methods.items()} == {
+        m: f'{m}_neck_yolov6-t_yolov6-n_300i_bccd.py' for m in ('fitnet', 'pkd', 'mgd', 'cwd', 'dfd')}
+    from dfd_razor_tools.demo_tasks import TASKS, recipe
+    assert yolo['teacher_recipe'] == recipe(TASKS['bccd_yolo'], 'teacher')  # the demo's yolo teacher
+    with pytest.raises(bm.BenchmarkError, match=r'no file .*nonesuch\.py \(presets: bccd, bccd_yolo, camvid\)'):
         bm.load_preset('nonesuch')
 
 

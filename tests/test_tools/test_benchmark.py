@@ -769,4 +769,4 @@ def test_tool_errors_are_one_line(tmp_path):
     proc = tool(['--preset', 'nonesuch'], tmp_path)
     assert proc.returncode == 2 and proc.stdout == ''
     assert proc.stderr.strip().splitlines() == [
-        f'error: --preset nonesuch: no file {ROOT}/benchmarks/presets/nonesuch.py (presets: bccd, camvid)']
+        f'error: --preset nonesuch: no file {ROOT}/benchmarks/presets/nonesuch.py (presets: bccd, bccd_yolo, camvid)']

@@ -16,7 +16,7 @@ from tools_helpers import ROOT, run
 TWO_ITERS = ['--cfg-options', 'train_cfg.max_iters=2', 'train_cfg.val_interval=100',
              'default_hooks.checkpoint.interval=2', 'test_dataloader.dataset.indices=8']
 HEADERS = {'det': ['val mAP', 'val mAP@0.5'], 'seg': ['val mIoU', 'val aAcc'],
-           'yolo': ['training-set mAP'], 'pose': ['training-set keypoint AP']}
+           'yolo': ['val mAP', 'val mAP@0.5'], 'pose': ['training-set keypoint AP']}
 MODELS = ['teacher', 'student alone', 'inherit', 'student + DFD', 'exported DFD student']
 DIRS = dict(zip(MODELS, ('teacher', 'student', 'inherit', 'dfd', 'exported')))
 # The inherit row (the student initialised from the teacher, no feature loss) where the DFD recipe inherits: det.
@@ -96,7 +96,7 @@ def test_demo_task_end_to_end(task, tmp_path):
     assert png_size(osp.join(root, 'metrics.png'))[0] > 200
     width, height = png_size(osp.join(root, 'attention.png'))
     assert width > 800 and height > 200  # 7 panels a row, 2 images
-    held_out = task in ('det', 'seg')
+    held_out = task in ('det', 'seg', 'yolo')
     assert ('the val split, which no model trained on' in report) == held_out
     assert ('the training images' in report) != held_out
     assert out.count('train the teacher') == 1 and 'teacher: reusing' not in out
@@ -110,6 +110,12 @@ def test_demo_task_end_to_end(task, tmp_path):
     if task == 'seg':
         assert 'inheriting' not in report  # widths differ: nothing inherited
         assert "DFD runs at its recipe's weights, the factor (x1) the held-out benchmark picked on val" in report
+    if task == 'yolo':
+        from dfd_razor_tools.demo_tasks import TASKS, benchmark_has_picked
+        picked = benchmark_has_picked(TASKS['yolo'])
+        assert ('the held-out benchmark picked on val (benchmarks/bccd_yolo.md)' in report) == picked
+        assert ('(the held-out benchmark, benchmarks/bccd_yolo.md, has not picked a weight' in report) != picked
+        assert 'yolov6-t_yolov6-n_300i_bccd' in report
     if task == 'pose':
         teacher = open(osp.join(root, 'teacher', 'last_checkpoint')).read().strip()
         stamp = os.stat(teacher).st_mtime_ns

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from dfd_razor_tools.demo_tasks import TASKS, dfd_weight_options, read_metric, recipe
+from dfd_razor_tools.demo_tasks import TASKS, benchmark_has_picked, dfd_weight_options, read_metric, recipe
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -74,9 +74,11 @@ def test_demo_dfd_weight_is_the_benchmarks_pick():
         complete = len(sweep) >= 3 and bench.extension(sweep, bench.FACTORS, bench.MAX_EXTEND) is None
         expected = bench.pick(sweep) if complete else 1  # 1 until the benchmark's sweep is complete
         assert TASKS[task]['dfd_factor'] == expected, (task, sweep)
+        assert benchmark_has_picked(TASKS[task]) == complete, task  # what the demo's report says of the weight
     loss = 'model.distiller.levels.loss.'
     assert dfd_weight_options(TASKS['det']) == [loss + 'alpha=0.00028', loss + 'beta=0.0001']  # 10 x 2.8e-5, 1e-5
     assert dfd_weight_options(TASKS['yolo']) == []
+    assert not benchmark_has_picked(TASKS['pose'])  # no benchmark
 
 
 def test_teacher_state_reuses_only_a_finished_schedule(tmp_path):
