@@ -344,6 +344,39 @@ def weights_sha256(checkpoint: str) -> str:
     return h.hexdigest()
 
 
+#: Beside a teacher the tool trained (``<teacher work dir>/provenance.json``): how it was trained, kept with the
+#: records' ``teacher.json``, because a seeded teacher recipe retrained elsewhere can give other weights.
+PROVENANCE = 'provenance.json'
+
+
+def cpu_model() -> str:
+    """The CPU's model name and family/model/stepping (``/proc/cpuinfo``), or ``'unknown'``."""
+    fields = {}
+    try:
+        for line in open('/proc/cpuinfo'):
+            key, _, value = line.partition(':')
+            fields.setdefault(key.strip(), value.strip())
+    except OSError:
+        return 'unknown'
+    if 'model name' not in fields:
+        return 'unknown'
+    return (f'{fields["model name"]} (family {fields.get("cpu family", "?")}, model {fields.get("model", "?")}, '
+            f'stepping {fields.get("stepping", "?")})')
+
+
+def teacher_provenance(recipe: str, checkpoint: str, env: Mapping[str, str], resumed: bool) -> Dict[str, Any]:
+    """How a teacher checkpoint was trained: its recipe, weights' sha256, the training's OMP_NUM_THREADS, torch's
+    version, the CPU, the date, and whether the training was resumed. Retraining with all of these equal is the one
+    way this project has seen to get the same weights; on 2026-12-03 a retrain on another machine of the same kind
+    gave other weights."""
+    import datetime
+
+    import torch
+    return dict(recipe=repo_path(recipe), teacher_id=weights_sha256(checkpoint),
+                omp_num_threads=env.get('OMP_NUM_THREADS', 'unset'), torch=torch.__version__, cpu=cpu_model(),
+                date=datetime.date.today().isoformat(), resumed=resumed)
+
+
 # ---- the benchmark ------------------------------------------------------------------------------------------------
 @dataclass
 class Metric:

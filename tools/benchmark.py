@@ -33,8 +33,9 @@ from typing import Any, Dict, List, Optional, Tuple
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')  # the OpenMMLab packages' imports
 
 from dfd_razor_tools.benchmark import (CONTROLS, FACTORS, MAX_EXTEND, REFERENCE, SEEDS, TEACHER_RECORD, Benchmark,
-                                       BenchmarkError, Metric, Pair, Variant, absolute, find_pair, load_preset,
-                                       picks_from_records, repo_path, schedule_options, weights_sha256)
+                                       PROVENANCE, BenchmarkError, Metric, Pair, Variant, absolute, find_pair,
+                                       load_preset, picks_from_records, repo_path, schedule_options,
+                                       teacher_provenance, weights_sha256)
 from dfd_razor_tools.benchmark_report import write_report
 from dfd_razor_tools.run import REPO, RunFailed, read_metric, run_logged, test_recipe, train_command
 
@@ -205,6 +206,9 @@ def teacher_checkpoint(s: Dict[str, Any], args: argparse.Namespace, pair: Pair, 
             run_logged('train', train_command(recipe, teacher_dir, resume=bool(state['partial'])),
                        osp.join(work, 'teacher.log'), env)
             state = teacher_state(teacher_dir, schedule_length(recipe))
+            with open(osp.join(teacher_dir, PROVENANCE), 'w') as f:
+                json.dump(teacher_provenance(absolute(recipe), state['finished'], env, bool(state['partial'])), f,
+                          indent=1)
         return state['finished']
     from mmengine.config import Config
     recipe = pair.methods.get(s['reference']) or next(iter(pair.methods.values()))
@@ -234,9 +238,12 @@ def teacher_metrics(s: Dict[str, Any], pair: Pair, checkpoint: str, teacher_id: 
         with open(cache, 'w') as f:
             json.dump(result, f, indent=1)
     os.makedirs(records, exist_ok=True)
+    kept = dict(teacher_id=teacher_id, checkpoint=result['checkpoint'], metric=result['metric'], extra=result['extra'])
+    provenance = osp.join(osp.dirname(checkpoint), PROVENANCE)  # how the tool trained it, when it did
+    if osp.isfile(provenance) and json.load(open(provenance)).get('teacher_id') == teacher_id:
+        kept['provenance'] = json.load(open(provenance))
     with open(osp.join(records, TEACHER_RECORD), 'w') as f:  # with the records: --report-only reads it
-        json.dump(dict(teacher_id=teacher_id, checkpoint=result['checkpoint'], metric=result['metric'],
-                       extra=result['extra']), f, indent=1)
+        json.dump(kept, f, indent=1)
     return result
 
 

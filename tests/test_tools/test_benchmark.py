@@ -770,3 +770,35 @@ def test_tool_errors_are_one_line(tmp_path):
     assert proc.returncode == 2 and proc.stdout == ''
     assert proc.stderr.strip().splitlines() == [
         f'error: --preset nonesuch: no file {ROOT}/benchmarks/presets/nonesuch.py (presets: bccd, bccd_yolo, camvid)']
+
+
+def test_teacher_provenance_is_kept_with_the_records(tmp_path, cli):
+    """How the tool trained a teacher (provenance.json beside it) goes into the records' teacher.json when it is that
+    teacher's; a provenance of other weights does not."""
+    import torch
+    teacher_dir = tmp_path / 'teacher'
+    teacher_dir.mkdir()
+    ckpt = teacher_dir / 'iter_4.pth'
+    torch.save({'state_dict': {'w': torch.arange(3.0)}}, ckpt)
+    recipe = osp.join(ROOT, 'recipes', 'cpu_demo', 'teacher_retina-r18_1600i_bccd.py')
+    made = bm.teacher_provenance(recipe, str(ckpt), {'OMP_NUM_THREADS': '1'}, resumed=False)
+    names = [line.split(':', 1)[1].strip() for line in open('/proc/cpuinfo') if line.startswith('model name')]
+    assert made['recipe'] == 'recipes/cpu_demo/teacher_retina-r18_1600i_bccd.py' and made['resumed'] is False
+    assert made['omp_num_threads'] == '1' and made['torch'] == torch.__version__
+    assert made['cpu'].startswith(names[0] + ' (family ') and made['teacher_id'] == bm.weights_sha256(str(ckpt))
+    assert bm.teacher_provenance(recipe, str(ckpt), {}, resumed=True)['omp_num_threads'] == 'unset'
+    (teacher_dir / bm.PROVENANCE).write_text(json.dumps(made))
+    folder = write_pair(tmp_path / 'pair')
+    args = cli.parse_args([str(folder), '--metric', 'coco/bbox_mAP'])
+    s = cli.settings(args)
+    found, _ = cli.make_pair(s, args)
+    work, records = tmp_path / 'w', tmp_path / 'runs'
+    work.mkdir()
+    key = dict(checkpoint=bm.repo_path(str(ckpt)), teacher_id=made['teacher_id'], options=[], metric='coco/bbox_mAP')
+    (work / 'teacher_metrics.json').write_text(json.dumps(dict(key=key, checkpoint='t.pth', metric=50.0, extra={})))
+    metric = bm.Metric('coco/bbox_mAP', 100)
+    cli.teacher_metrics(s, found, str(ckpt), made['teacher_id'], metric, {}, str(work), str(records))
+    assert json.loads((records / 'teacher.json').read_text())['provenance'] == made
+    (teacher_dir / bm.PROVENANCE).write_text(json.dumps(dict(made, teacher_id='f' * 64)))
+    cli.teacher_metrics(s, found, str(ckpt), made['teacher_id'], metric, {}, str(work), str(records))
+    assert 'provenance' not in json.loads((records / 'teacher.json').read_text())
