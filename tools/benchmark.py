@@ -106,6 +106,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     out.add_argument('--out-dir', help='tables, and records in <out-dir>/runs/<name>/ (default: the preset\'s, '
                      'else <work-dir>/<name>)')
     out.add_argument('--report-only', action='store_true', help='rewrite the tables from the records, run nothing')
+    out.add_argument('--compare-schedules', type=int, nargs='+', metavar='N',
+                     help='with --report-only: the shipped schedule\'s tables beside those of each --schedule N run '
+                     'with --picks-from the shipped one\'s records: <name>_schedules.md and .png (metric against '
+                     'length per row, the reference against the best other row at each length)')
     out.add_argument('--new-teacher', action='store_true', help='go on although the records were made with a teacher '
                      'of other weights (their distilled runs are run again with this one)')
     return parser.parse_args(argv)
@@ -173,6 +177,17 @@ def make_pair(s: Dict[str, Any], args: argparse.Namespace) -> Tuple[Pair, Option
         raise BenchmarkError(f'--methods inherit: the FitNet recipe of {s["folder"]} initialises nothing from the '
                              'teacher (model.inherit_from_teacher), so inherit would be the student alone')
     return pair, rows
+
+
+def shipped_schedule(student: str) -> Tuple[int, str]:
+    """The student recipe's schedule length and its unit ('i': iterations, 'e': epochs)."""
+    from mmengine.config import Config
+    train = Config.fromfile(absolute(student)).get('train_cfg') or {}
+    if 'max_iters' in train:
+        return int(train['max_iters']), 'i'
+    if 'max_epochs' in train:
+        return int(train['max_epochs']), 'e'
+    raise BenchmarkError(f'{student}: train_cfg has neither max_iters nor max_epochs')
 
 
 def schedule_unit(s: Dict[str, Any], from_preset: bool, student: Optional[str] = None) -> str:
@@ -329,8 +344,42 @@ def make_executor(args: argparse.Namespace, work: str) -> Any:
                          additional=additional, cluster=args.slurm_cluster)
 
 
+def compare_schedules(bench: Benchmark, s: Dict[str, Any], lengths: List[int], out_dir: str, work: str,
+                      command: str, own_out_dir: bool) -> str:
+    """--compare-schedules: the benchmark of each length N (its records as ``--schedule N --picks-from`` the shipped
+    schedule's records wrote them, read, nothing run) beside the shipped schedule's ``bench``; the report's path.
+    ``own_out_dir``: the tables and records of each name default to its own work dir (no --out-dir, no preset's)."""
+    import dataclasses
+
+    from dfd_razor_tools.schedule_report import write_schedule_report
+    shipped, unit = shipped_schedule(bench.pair.student)
+    picks = picks_from_records(bench.records_dir, bench.rows, bench.seeds[0], bench.factors, bench.max_extend,
+                               bench.teacher_id)
+    benches = [(shipped, bench)]
+    for n in sorted(set(lengths) - {shipped}):
+        pair = dataclasses.replace(bench.pair, name=f'{bench.pair.name}_{n}{unit}')
+        other = Benchmark(pair, bench.rows, bench.seeds, bench.factors, bench.max_extend,
+                          schedule_options(pair.student, n) + list(s['cfg_options']), bench.teacher, bench.teacher_id,
+                          osp.join(osp.dirname(work), pair.name),
+                          osp.join(osp.join(osp.dirname(work), pair.name) if own_out_dir else out_dir, 'runs',
+                                   pair.name), None,
+                          bench.metric, bench.env, bench.processes, bench.reference, picks=picks,
+                          picks_source=repo_path(bench.records_dir))
+        other.load_finished()
+        if not other.records:
+            raise BenchmarkError(f'--compare-schedules: no record in {other.records_dir} matches the {n}-{unit} '
+                                 f'options and this teacher (run: --schedule {n} --picks-from '
+                                 f'{repo_path(bench.records_dir)})')
+        benches.append((n, other))
+    return write_schedule_report(sorted(benches, key=lambda b: b[0]), out_dir, bench.metric.label,
+                                 'iterations' if unit == 'i' else 'epochs', command)
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
+    if args.compare_schedules and (not args.report_only or args.schedule or args.picks_from):
+        raise BenchmarkError('--compare-schedules N ...: with --report-only, and without --schedule or --picks-from '
+                             '(it reads the shipped schedule\'s records and those of each --schedule N run)')
     start = time.time()
     s = settings(args)
     pair, rows = make_pair(s, args)
@@ -393,6 +442,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     else:
         bench.protocol()
     path = report()
+    if args.compare_schedules:
+        path = compare_schedules(bench, s, args.compare_schedules, out_dir, work, command,
+                                 own_out_dir=not (args.out_dir or s.get('out_dir')))
     print(open(path).read())
 
 

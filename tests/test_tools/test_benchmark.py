@@ -566,7 +566,7 @@ def cli():
 
 def test_the_docs_commands_parse(cli):
     commands = doc_commands()
-    assert len(commands) == 5 and sorted(doc_listings()) == [
+    assert len(commands) == 6 and sorted(doc_listings()) == [
         '_pair.py', 'dfd_fpn_retina-r18_retina-r18h_300i_bccd.py', 'fitnet_fpn_retina-r18_retina-r18h_300i_bccd.py',
         'pkd_fpn_retina-r18_retina-r18h_300i_bccd.py', 'student_retina-r18h_300i_bccd.py']
     for command in commands:
@@ -802,3 +802,57 @@ def test_teacher_provenance_is_kept_with_the_records(tmp_path, cli):
     (teacher_dir / bm.PROVENANCE).write_text(json.dumps(dict(made, teacher_id='f' * 64)))
     cli.teacher_metrics(s, found, str(ckpt), made['teacher_id'], metric, {}, str(work), str(records))
     assert 'provenance' not in json.loads((records / 'teacher.json').read_text())
+
+
+def test_compare_schedules_from_the_records_of_each_length(tmp_path, cli, capsys):
+    """--report-only --compare-schedules 1200: the shipped schedule's records (the sweep picks) and the 1200-iteration
+    records made with --picks-from them, side by side; DFD against the best other method at each length, from values
+    written here."""
+    import torch
+    folder = write_pair(tmp_path / 'pair')
+    teacher = tmp_path / 'teacher.pth'
+    torch.save({'state_dict': {'w': torch.ones(3)}}, teacher)
+    tid = bm.weights_sha256(str(teacher))
+    argv = [str(folder), '--teacher', str(teacher), '--metric', 'coco/bbox_mAP', '--methods', 'student', 'fitnet',
+            'dfd', '--seeds', '0', '1', '2', '--factors', '1', '10', '--max-extend', '0', '--work-dir',
+            str(tmp_path / 'w')]
+    # hand-written results: at 300 iterations FitNet beats DFD on both seeds; at 1200 DFD beats FitNet on seed 1 only
+    values = {('student', 300): {1: 10.0, 2: 11.0}, ('fitnet', 300): {1: 40.0, 2: 41.0},
+              ('dfd', 300): {1: 38.0, 2: 39.5}, ('student', 1200): {1: 20.0, 2: 21.0},
+              ('fitnet', 1200): {1: 45.0, 2: 46.0}, ('dfd', 1200): {1: 45.5, 2: 45.0}}
+
+    class Perform:
+        def __call__(self, spec, env=None):
+            row, factor, seed = bm.parse_run_name(spec.name)
+            length = 1200 if 'train_cfg.max_iters=1200' in spec.options else 300
+            value = 30.0 + factor if seed == 0 else values[(row, length)][seed]  # the sweep picks x10 for both
+            return dict(status='ok', metric=value, extra={}, seconds=1, diagnostics={})
+
+    for schedule in ([], ['--schedule', '1200', '--picks-from', str(tmp_path / 'w' / 'pair' / 'runs' / 'pair')]):
+        args = cli.parse_args(argv + schedule)
+        s = cli.settings(args)
+        pair, rows = cli.make_pair(s, args)
+        picks = (bm.picks_from_records(s['picks_from'], rows, 0, s['factors'], 0, tid) if schedule else None)
+        base = bm.schedule_options(pair.student, 1200) if schedule else []
+        work = tmp_path / 'w' / pair.name
+        bm.Benchmark(pair, rows, s['seeds'], s['factors'], 0, base, bm.repo_path(str(teacher)), tid, str(work),
+                     str(work / 'runs' / pair.name), ex.LocalExecutor(jobs=1, devices=[], threads_per_run=1,
+                                                                      perform=Perform()),
+                     bm.Metric('coco/bbox_mAP', 100), picks=picks).protocol()
+    assert sorted(p.name for p in (tmp_path / 'w' / 'pair_1200i' / 'runs' / 'pair_1200i').iterdir()) == [
+        'dfd_x10_s1.json', 'dfd_x10_s2.json', 'fitnet_x10_s1.json', 'fitnet_x10_s2.json', 'student_s1.json',
+        'student_s2.json']
+    cli.main(argv + ['--report-only', '--compare-schedules', '1200'])
+    capsys.readouterr()
+    text = (tmp_path / 'w' / 'pair' / 'pair_schedules.md').read_text()
+    assert '| method | picked factor | 300 iterations | 1200 iterations |' in text
+    assert '| dfd | 10 | 38.75 ± 1.06 (n=2) | 45.25 ± 0.35 (n=2) |' in text
+    assert '| student | - | 10.50 ± 0.71 (n=2) | 20.50 ± 0.71 (n=2) |' in text
+    # 300: dfd - fitnet = -2.0, -1.5; 1200: +0.5, -1.0
+    assert '| 300 iterations | fitnet | -1.75 (-2.00 to -1.50) | loses |' in text
+    assert '| 1200 iterations | fitnet | -0.25 (-1.00 to +0.50) | within the spread |' in text
+    assert (tmp_path / 'w' / 'pair' / 'pair_schedules.png').read_bytes()[:4] == b'\x89PNG'
+    with pytest.raises(bm.BenchmarkError, match=r'--compare-schedules: no record in .*pair_2400i matches'):
+        cli.main(argv + ['--report-only', '--compare-schedules', '2400'])
+    with pytest.raises(bm.BenchmarkError, match=r'--compare-schedules N \.\.\.: with --report-only'):
+        cli.main(argv + ['--compare-schedules', '1200'])
