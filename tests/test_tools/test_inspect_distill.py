@@ -45,6 +45,15 @@ def test_passes_on_a_real_recipe_of_each_family(family, tmp_path_factory):
         assert '_hd ' in out and '_ld ' in out  # DFD's two terms per level, with their HD fraction
 
 
+@pytest.mark.parametrize('method', ['cwd', 'dfd', 'fitnet', 'mgd'])
+def test_the_held_out_yolo_pairs_other_recipes_pass(method, tmp_path_factory):
+    """The MMYOLO BCCD pair (issue 22): every method's recipe through the doctor on its own BCCD batch (pkd: above)."""
+    recipe = f'{method}_neck_yolov6-t_yolov6-n_300i_bccd.py'
+    proc = inspect(recipe, f'model.teacher_ckpt={teacher_for(recipe, tmp_path_factory)}')
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert 'no problem found' in proc.stdout and 'PROBLEM' not in proc.stdout
+
+
 def test_weights_are_suggested_from_the_measured_ratio(tmp_path_factory):
     recipe = FAMILIES['detection']
     teacher = teacher_for(recipe, tmp_path_factory)
