@@ -673,10 +673,11 @@ def picks_from_records(records: str, rows: Sequence[str], first_seed: int, facto
 # ---- presets ------------------------------------------------------------------------------------------------------
 #: What a preset file may set (module-level names): the default of the command-line option of that name, where there
 #: is one; a preset's own: ``teacher_recipe`` and ``teacher_work_dir`` (the teacher, trained there when missing),
+#: ``teacher_threads`` (its training's OMP_NUM_THREADS: the same count gives the same weights on machines of a kind),
 #: ``data`` (bundled datasets: ``$DFD_DATA_ROOT`` of every run), ``description`` (a paragraph for the tables).
 PRESET_KEYS = ('name', 'folder', 'pair', 'student', 'methods', 'variants', 'teacher', 'teacher_recipe',
-               'teacher_work_dir', 'metric', 'scale', 'extra_metrics', 'label', 'data', 'out_dir', 'seeds', 'factors',
-               'max_extend', 'reference', 'cfg_options', 'description')
+               'teacher_work_dir', 'teacher_threads', 'metric', 'scale', 'extra_metrics', 'label', 'data', 'out_dir',
+               'seeds', 'factors', 'max_extend', 'reference', 'cfg_options', 'description')
 
 
 def load_preset(name_or_path: str) -> Dict[str, Any]:

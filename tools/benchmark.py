@@ -218,6 +218,8 @@ def teacher_checkpoint(s: Dict[str, Any], args: argparse.Namespace, pair: Pair, 
                 raise BenchmarkError(f'--report-only: the teacher ({teacher_dir}) has not finished its schedule')
             print(f'training the teacher ({recipe})' + (f', resuming {state["partial"]}' if state['partial'] else ''),
                   flush=True)
+            if s.get('teacher_threads'):  # the same weights on another machine of this kind need the same count
+                env = dict(env, OMP_NUM_THREADS=str(s['teacher_threads']))
             run_logged('train', train_command(recipe, teacher_dir, resume=bool(state['partial'])),
                        osp.join(work, 'teacher.log'), env)
             state = teacher_state(teacher_dir, schedule_length(recipe))

@@ -26,11 +26,14 @@ variants = {
                              'model.distiller.levels.loss.hd_constraint=mse',
                              'model.distiller.levels.loss.normalize=True']),
 }
-# Trained (seeded, deterministic) into the demo's cache when missing. Seeded is not reproducible across machines:
-# retrained on 2026-12-03 on a machine of this project's kind, its weights' sha256 was 6be739d6... where the records
-# of 2026-11-27 were made with 3b1b8f46...; the tool then stops (records of another teacher) unless --new-teacher.
+# Trained (seeded, deterministic) into the demo's cache when missing, on one thread: on 2026-12-03 two machines of
+# this project's kind, a session apart, each trained it single-threaded and got the same weights (sha256
+# 6be739d6...); the records of 2026-11-27 (runs/bccd_2026-11-27/) were made with a teacher of other weights
+# (3b1b8f46...), trained with an unrecorded thread count. The tool now writes how it trained a teacher
+# (provenance.json beside it, kept in runs/bccd/teacher.json).
 teacher_recipe = 'recipes/cpu_demo/teacher_retina-r18_1600i_bccd.py'
 teacher_work_dir = 'work_dirs/demo/bccd/teacher'
+teacher_threads = 1
 metric = 'coco/bbox_mAP'
 scale = 100
 extra_metrics = {'pascal_voc/mAP': 100}

@@ -13,6 +13,7 @@ pair = '*_neck_yolov6-t_yolov6-n_300i_bccd.py'
 student = 'student_yolov6-n_300i_bccd.py'
 methods = ['student', 'fitnet', 'pkd', 'mgd', 'cwd', 'dfd']
 teacher_recipe = 'recipes/cpu_demo/teacher_yolov6-t_1000i_bccd.py'
+teacher_threads = 1  # the same weights when retrained on another machine of this kind (presets/bccd.py)
 teacher_work_dir = 'work_dirs/demo/yolo/teacher'
 metric = 'coco/bbox_mAP'
 scale = 100

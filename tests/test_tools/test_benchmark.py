@@ -856,3 +856,34 @@ def test_compare_schedules_from_the_records_of_each_length(tmp_path, cli, capsys
         cli.main(argv + ['--report-only', '--compare-schedules', '2400'])
     with pytest.raises(bm.BenchmarkError, match=r'--compare-schedules N \.\.\.: with --report-only'):
         cli.main(argv + ['--compare-schedules', '1200'])
+
+
+def test_a_presets_teacher_trains_with_its_thread_count_and_records_how(tmp_path, cli, monkeypatch):
+    """teacher_threads: the preset's teacher trains with that OMP_NUM_THREADS whatever the caller's (the same count
+    gave the same weights on two machines of this project's kind), and provenance.json says how it was trained."""
+    import torch
+    trained = []
+
+    def fake_train(step, command, log, env):
+        trained.append((command, env.get('OMP_NUM_THREADS')))
+        ckpt = tmp_path / 'teacher' / 'iter_1600.pth'  # the teacher recipe's schedule: 1600 iterations
+        ckpt.parent.mkdir(exist_ok=True)
+        torch.save({'state_dict': {'w': torch.ones(2)}}, ckpt)
+        (ckpt.parent / 'last_checkpoint').write_text(str(ckpt))
+        return 1.0
+
+    monkeypatch.setattr(cli, 'run_logged', fake_train)
+    preset = tmp_path / 'mine.py'
+    preset.write_text(open(osp.join(ROOT, 'benchmarks', 'presets', 'bccd.py')).read() +
+                      f'\nteacher_work_dir = {str(tmp_path / "teacher")!r}\n')
+    args = cli.parse_args(['--preset', str(preset)])
+    s = cli.settings(args)
+    assert s['teacher_threads'] == 1
+    pair, _ = cli.make_pair(s, args)
+    path = cli.teacher_checkpoint(s, args, pair, {'OMP_NUM_THREADS': '2', 'PATH': os.environ['PATH']},
+                                  str(tmp_path / 'w'))
+    assert path == str(tmp_path / 'teacher' / 'iter_1600.pth')
+    assert len(trained) == 1 and trained[0][1] == '1' and 'teacher_retina-r18_1600i_bccd.py' in ' '.join(trained[0][0])
+    made = json.loads((tmp_path / 'teacher' / bm.PROVENANCE).read_text())
+    assert made['omp_num_threads'] == '1' and made['teacher_id'] == bm.weights_sha256(path) and not made['resumed']
+    assert cli.teacher_checkpoint(s, args, pair, {}, str(tmp_path / 'w')) == path and len(trained) == 1  # cached
