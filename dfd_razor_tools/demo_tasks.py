@@ -7,8 +7,9 @@ the models never trained on (``held_out``) and a label for tables. ``bccd``, ``c
 pairs of the held-out benchmark's presets (``benchmarks/presets/``, ``tools/benchmark.py --preset``); the demo's
 ``det``, ``seg`` and ``yolo`` run the same pairs.
 """
+import os
 import os.path as osp
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 RECIPES = osp.join('recipes', 'cpu_demo')
 
@@ -126,17 +127,28 @@ def schedule_length(recipe_path: str, cfg_options: Sequence[str] = ()) -> int:
     return int(cfg.train_cfg.max_iters)
 
 
-def teacher_state(work_dir: str, max_iters: int) -> Dict[str, str]:
+def teacher_state(work_dir: str, max_iters: int, recipe_path: Optional[str] = None) -> Dict[str, str]:
     """What a teacher work dir holds: ``finished``, the checkpoint of the full schedule (``iter_<max_iters>.pth``,
     named by mmengine's ``last_checkpoint``), or ``partial``, the last checkpoint of an interrupted training, which
     is resumed, never used as the teacher. A checkpoint beyond ``max_iters`` (another, longer schedule) is neither:
-    the teacher is trained anew."""
+    the teacher is trained anew.
+
+    Raises:
+        ValueError: With ``recipe_path``: the dir holds a checkpoint and mmengine's dump of another recipe (and none
+            of this one), e.g. the teacher of a pair that used the same dir before; resuming or reusing it would
+            train or distil from another model.
+    """
     import re
     path = osp.join(work_dir, 'last_checkpoint')
     last = open(path).read().strip() if osp.isfile(path) else ''
     m = re.fullmatch(r'iter_(\d+)\.pth', osp.basename(last))
     if not last or not osp.isfile(last) or not m or int(m.group(1)) > max_iters:
         return dict(finished='', partial='')
+    if recipe_path is not None:  # mmengine dumps the config it ran into the work dir under the recipe's file name
+        dumped = sorted(f for f in os.listdir(work_dir) if f.endswith('.py'))
+        if dumped and osp.basename(recipe_path) not in dumped:
+            raise ValueError(f'{work_dir} holds {osp.basename(last)} of {", ".join(dumped)}, not of '
+                             f'{osp.basename(recipe_path)}: remove the folder (or move it) to train this teacher')
     if int(m.group(1)) == max_iters:
         return dict(finished=last, partial='')
     return dict(finished='', partial=last)

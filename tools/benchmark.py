@@ -212,7 +212,7 @@ def teacher_checkpoint(s: Dict[str, Any], args: argparse.Namespace, pair: Pair, 
     if s.get('teacher_recipe'):
         from dfd_razor_tools.demo_tasks import schedule_length, teacher_state
         recipe, teacher_dir = s['teacher_recipe'], absolute(s['teacher_work_dir'])
-        state = teacher_state(teacher_dir, schedule_length(recipe))
+        state = teacher_state(teacher_dir, schedule_length(recipe), recipe)
         if not state['finished']:  # a teacher that stopped early is resumed, never used
             if args.report_only:
                 raise BenchmarkError(f'--report-only: the teacher ({teacher_dir}) has not finished its schedule')

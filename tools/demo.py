@@ -151,7 +151,11 @@ def run_task(name: str, spec: Dict, work: str, env: Dict[str, str], extra: List[
     timing: Dict[str, Optional[float]] = {}
     phases.note(f'\n[{name}] {spec["label"]}; work dir {root}')
 
-    state = teacher_state(dirs['teacher'], schedule_length(recipe(spec, 'teacher'), extra[1:]))
+    try:
+        state = teacher_state(dirs['teacher'], schedule_length(recipe(spec, 'teacher'), extra[1:]),
+                              recipe(spec, 'teacher'))
+    except ValueError as e:  # the cache of another pair's teacher (the yolo task's before 2026-12-03)
+        raise PhaseFailed(f'[{name}] {e}') from e
     record = osp.join(dirs['teacher'], 'demo_train_seconds.json')
     teacher, cached = state['finished'], bool(state['finished'])
     if cached:

@@ -99,3 +99,11 @@ def test_teacher_state_reuses_only_a_finished_schedule(tmp_path):
     assert teacher_state(str(work), 1600) == dict(finished='', partial=str(work / 'iter_800.pth'))
     (work / 'last_checkpoint').write_text(str(work / 'iter_1200.pth'))  # names a file that is gone
     assert teacher_state(str(work), 1200) == dict(finished='', partial='')
+    # another recipe's teacher in the dir (mmengine dumped its config there): an error, not a resume
+    (work / 'last_checkpoint').write_text(str(work / 'iter_400.pth'))
+    (work / 'teacher_yolov6-t_500i_tinycoco.py').write_text('')
+    with pytest.raises(ValueError, match=r'holds iter_400.pth of teacher_yolov6-t_500i_tinycoco.py, not of '
+                                         r'teacher_yolov6-t_1000i_bccd.py: remove the folder'):
+        teacher_state(str(work), 1000, recipe(TASKS['yolo'], 'teacher'))
+    (work / 'teacher_yolov6-t_1000i_bccd.py').write_text('')  # its own dump beside: its own checkpoints
+    assert teacher_state(str(work), 1000, recipe(TASKS['yolo'], 'teacher'))['partial'] == str(work / 'iter_400.pth')
