@@ -162,7 +162,7 @@ def find_pair(folder: str, pattern: str = '*', student: Optional[str] = None,
         m, fs = next(iter(several.items()))
         raise BenchmarkError(f'{folder}: several {m} recipes ({", ".join(fs)}): choose the pair with --pair '
                              'PATTERN (a glob of the file names)')
-    if not found:
+    if not found and methods is None:  # methods == []: the controls only were asked for (the student alone)
         raise BenchmarkError(f'{folder}: no method recipe (<method>_*.py) matching {pattern!r}')
     order = list(found) if methods is not None else sorted(found)  # the order asked for, else by name
     chosen = {m: repo_path(osp.join(folder, found[m][0])) for m in order}

@@ -228,6 +228,9 @@ def teacher_checkpoint(s: Dict[str, Any], args: argparse.Namespace, pair: Pair, 
                           indent=1)
         return state['finished']
     from mmengine.config import Config
+    if not pair.methods:
+        raise BenchmarkError('--methods names controls only, so no recipe names the teacher: give --teacher CKPT '
+                             '(the tables report it)')
     recipe = pair.methods.get(s['reference']) or next(iter(pair.methods.values()))
     given = [o.split('=', 1)[1] for o in s['cfg_options'] if o.startswith('model.teacher_ckpt=')]
     ckpt = given[-1] if given else Config.fromfile(absolute(recipe)).model.get('teacher_ckpt')
@@ -266,6 +269,9 @@ def teacher_metrics(s: Dict[str, Any], pair: Pair, checkpoint: str, teacher_id: 
 
 def _evaluate_teacher(s: Dict[str, Any], pair: Pair, checkpoint: str, metric: Metric, env: Dict[str, str],
                       work: str) -> Dict[str, Any]:
+    if not s.get('teacher_recipe') and not pair.methods:
+        raise BenchmarkError('--methods names controls only: the teacher is evaluated with a method recipe (or a '
+                             'preset\'s teacher_recipe); add one, e.g. --methods student dfd')
     recipe = s.get('teacher_recipe') or pair.methods.get(s['reference']) or next(iter(pair.methods.values()))
     print(f'evaluating the teacher ({repo_path(checkpoint)})', flush=True)
     _, metrics_file, _ = test_recipe(absolute(recipe), checkpoint, osp.join(work, 'teacher_eval'), s['cfg_options'],

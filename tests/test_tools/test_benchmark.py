@@ -92,6 +92,31 @@ def test_the_pair_of_a_folder(pair, tmp_path):
         bm.find_pair(str(tmp_path / 'nowhere'))
 
 
+def test_a_pair_of_the_controls_only(tmp_path, cli):
+    """--methods student: the student alone over the fresh seeds, no method recipe needed (a preset's teacher is
+    still evaluated with its own recipe); a folder pair then needs --teacher and a method recipe to evaluate it."""
+    found = bm.find_pair(osp.join(ROOT, 'recipes', 'cpu_demo'), '*_neck_yolov6-t_yolov6-n_300i_bccd.py',
+                         'student_yolov6-n_300i_bccd.py', [], name='bccd_yolo')
+    assert found.methods == {} and found.inherit is None and found.rows() == ['student']
+    fake = Fake()
+    executor = ex.LocalExecutor(jobs=1, devices=[], threads_per_run=1, perform=fake)
+    bm.Benchmark(found, ['student'], [0, 1, 2], [1.0], 0, [], 't.pth', 'a' * 64, str(tmp_path / 'w'),
+                 str(tmp_path / 'runs'), executor, bm.Metric('coco/bbox_mAP', 100)).protocol()
+    assert sorted(fake.calls) == [('student', 0.0, 1), ('student', 0.0, 2)]
+    args = cli.parse_args(['--preset', 'bccd_yolo', '--methods', 'student'])
+    s = cli.settings(args)
+    pair, rows = cli.make_pair(s, args)
+    assert rows == ['student'] and pair.methods == {}
+    folder = write_pair(tmp_path / 'pair')
+    args = cli.parse_args([str(folder), '--metric', 'mIoU', '--methods', 'student'])
+    s = cli.settings(args)
+    pair, _ = cli.make_pair(s, args)
+    with pytest.raises(bm.BenchmarkError, match='--methods names controls only, so no recipe names the teacher'):
+        cli.teacher_checkpoint(s, args, pair, {}, str(tmp_path / 'w'))
+    with pytest.raises(bm.BenchmarkError, match='--methods names controls only: the teacher is evaluated with'):
+        cli._evaluate_teacher(s, pair, 't.pth', bm.Metric('mIoU'), {}, str(tmp_path / 'w'))
+
+
 def test_default_weights_come_from_the_recipes(pair, tmp_path):
     bench = make(tmp_path, pair, None)
     assert bench.weights('dfd') == {'alpha': 2.8e-5, 'beta': 1e-5}
