@@ -163,12 +163,10 @@ def make_pair(s: Dict[str, Any], args: argparse.Namespace) -> Tuple[Pair, Option
         needed += [v.method for v in variants.values() if v.method not in needed]
         if 'inherit' in rows and 'fitnet' not in needed:
             needed.append('fitnet')
-    name = s.get('name')
-    if s.get('schedule') and name and not args.name:  # not the preset's records: those are another schedule's
-        name = f'{name}_{s["schedule"]}{schedule_unit(s, from_preset)}'
-    pair = find_pair(folder_path(s['folder'], from_preset), s.get('pair') or '*', s.get('student'), needed, name)
-    if s.get('schedule') and not s.get('name'):
-        pair.name = f'{pair.name}_{s["schedule"]}{schedule_unit(s, from_preset, pair.student)}'
+    pair = find_pair(folder_path(s['folder'], from_preset), s.get('pair') or '*', s.get('student'), needed,
+                     s.get('name'))
+    if s.get('schedule') and not args.name:  # another schedule's records never overwrite the shipped one's
+        pair.name = f'{pair.name}_{s["schedule"]}{shipped_schedule(pair.student)[1]}'
     for name, variant in variants.items():
         if variant.method not in pair.methods:
             raise BenchmarkError(f'variant {name}: no {variant.method} recipe in {s["folder"]}')
@@ -188,16 +186,6 @@ def shipped_schedule(student: str) -> Tuple[int, str]:
     if 'max_epochs' in train:
         return int(train['max_epochs']), 'e'
     raise BenchmarkError(f'{student}: train_cfg has neither max_iters nor max_epochs')
-
-
-def schedule_unit(s: Dict[str, Any], from_preset: bool, student: Optional[str] = None) -> str:
-    """'i' or 'e': the unit of ``--schedule`` for the pair's student recipe (iterations or epochs)."""
-    from mmengine.config import Config
-    if student is None:
-        student = osp.join(folder_path(s['folder'], from_preset), s['student']) if s.get('student') else ''
-    if not student or not osp.isfile(absolute(student)):
-        return ''
-    return 'i' if 'max_iters' in (Config.fromfile(absolute(student)).get('train_cfg') or {}) else 'e'
 
 
 def teacher_checkpoint(s: Dict[str, Any], args: argparse.Namespace, pair: Pair, env: Dict[str, str],
