@@ -595,13 +595,21 @@ class Benchmark:
 
     def fresh_runs(self) -> List[Run]:
         """The runs of the headline: controls, each method at its picked and at its shipped weight, each variant at
-        its picked weight, over the fresh seeds (with ``picks``: every weighted row at its pick only)."""
-        runs = [(r, 0.0, s) for r in self.controls() for s in self.fresh]
-        for r in self.weighted():
-            best = self.picked(r)
-            chosen = [best] if self.is_variant(r) or self.picks is not None else [best, 1.0]
-            runs += [(r, f, s) for f in dict.fromkeys(chosen) if f is not None for s in self.fresh]
-        return runs
+        its picked weight, over the fresh seeds (with ``picks``: every weighted row at its pick only).
+
+        Ordered so that a benchmark cut short (it spans sessions) leaves paired, comparable runs: the headline
+        (controls and every row at its picked weight) seed by seed, every row at one seed before any at the next;
+        then the methods at their shipped weights, seed by seed.
+        """
+        picked = {r: self.picked(r) for r in self.weighted()}
+        shipped = [r for r in self.weighted() if not self.is_variant(r) and self.picks is None]
+        runs = []
+        for s in self.fresh:
+            runs += [(r, 0.0, s) for r in self.controls()]
+            runs += [(r, picked[r], s) for r in self.weighted() if picked[r] is not None]
+        for s in self.fresh:
+            runs += [(r, 1.0, s) for r in shipped if picked[r] is not None]
+        return list(dict.fromkeys(runs))
 
     # ---- results -------------------------------------------------------------------------------------------------
     def seed_values(self, row: str, factor: Optional[float], seeds: Optional[Sequence[int]] = None

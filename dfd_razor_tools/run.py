@@ -11,16 +11,22 @@ subprocess in the repository (relative paths in recipes and options resolve ther
 commands), its output in a log file. A step that fails raises :class:`RunFailed` naming the step, its exit status
 and its log. Who wants to show the output live (the demo's progress bars) passes ``call``, which runs each command
 instead of :func:`run_logged`.
+
+A tool that runs several steps at once (the benchmark's local executor) calls :func:`stop_children_on_signals`:
+then SIGTERM or SIGINT to the tool stops every step it started, with their own children, instead of leaving them
+training into work dirs that the next invocation (it resumes) trains into again.
 """
 import json
 import os
 import os.path as osp
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TOOLS = osp.join(REPO, 'tools')
@@ -44,6 +50,44 @@ class RunFailed(RuntimeError):
         script = 'tools/train.py' if step == 'train' else 'tools/test.py'
         super().__init__(f'{script} exited {code}; its log: {log}')
         self.step, self.code, self.log = step, code, log
+
+
+class RunStopped(RuntimeError):
+    """A step was stopped, or not started, because the tool was told to stop (:func:`stop_children`): the run
+    neither finished nor failed, and leaves no record."""
+
+    def __init__(self, step: str) -> None:
+        super().__init__(f'{step} stopped: the tool was told to stop')
+        self.step = step
+
+
+_live: Set[subprocess.Popen] = set()
+_live_lock = threading.Lock()
+_stopping = threading.Event()
+
+
+def stop_children() -> None:
+    """Stop every step :func:`run_logged` runs now (SIGTERM to its process group: ``tools/dist_train.sh``'s
+    processes too) and refuse to start any other."""
+    _stopping.set()
+    with _live_lock:
+        for proc in _live:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:  # it has just exited
+                pass
+
+
+def stop_children_on_signals() -> None:
+    """On SIGTERM or SIGINT: :func:`stop_children`, then exit with status 128 + the signal's number (the
+    shell's convention). For the main thread of a tool that runs steps through :func:`run_logged`."""
+
+    def handler(signum: int, frame: object) -> None:
+        stop_children()
+        sys.exit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handler)
 
 
 @dataclass
@@ -92,15 +136,32 @@ def run_logged(step: str, command: List[str], log: str, env: Dict[str, str]) -> 
 
     Raises:
         RunFailed: The command exited non-zero.
+        RunStopped: :func:`stop_children` was called before or while it ran.
     """
     os.makedirs(osp.dirname(osp.abspath(log)), exist_ok=True)
     with open(log, 'a') as f:
         f.write('$ ' + ' '.join(command) + '\n')
         f.flush()
-        proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=f, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
+        with _live_lock:  # with stop_children's: a step starts either before it (and is stopped) or not at all
+            if _stopping.is_set():
+                raise RunStopped(step)
+            # its own process group: stop_children stops the step's children too (dist_train.sh's)
+            proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=f, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+            _live.add(proc)
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:  # KeyboardInterrupt in a tool without stop_children_on_signals: no orphan either
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait()
+            raise
+        finally:
+            with _live_lock:
+                _live.discard(proc)
     code = os.waitstatus_to_exitcode(status)
     proc.returncode = code  # reaped by wait4: Popen must not wait for it again
+    if _stopping.is_set():
+        raise RunStopped(step)
     if code != 0:
         raise RunFailed(step, code, log)
     return usage.ru_maxrss / 1024

@@ -37,7 +37,8 @@ from dfd_razor_tools.benchmark import (CONTROLS, FACTORS, MAX_EXTEND, REFERENCE,
                                        load_preset, picks_from_records, repo_path, schedule_options,
                                        teacher_provenance, weights_sha256)
 from dfd_razor_tools.benchmark_report import write_report
-from dfd_razor_tools.run import REPO, RunFailed, read_metric, run_logged, test_recipe, train_command
+from dfd_razor_tools.run import (REPO, RunFailed, read_metric, run_logged, stop_children_on_signals, test_recipe,
+                                 train_command)
 
 #: Metrics that OpenMMLab reports as fractions (COCO, VOC: mmdet, mmyolo, mmpose): x100 to percent by default.
 FRACTION_PREFIXES = ('coco/', 'pascal_voc/', 'PCK', 'AUC')
@@ -446,7 +447,8 @@ def main(argv: Optional[List[str]] = None) -> None:
 
 def cli() -> None:
     """main(), with a bad pair, preset, checkpoint or option, or a failed teacher step, reported as one line (exit
-    status 2)."""
+    status 2). SIGTERM or SIGINT stops the runs it started (they leave no record) before it exits."""
+    stop_children_on_signals()
     try:
         main()
     except Exception as e:  # noqa: BLE001  (only the errors below; dfd_razor's are known once it is imported)

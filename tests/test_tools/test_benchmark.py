@@ -191,6 +191,13 @@ def test_protocol_sweeps_on_seed_0_and_fills_the_fresh_seeds(pair, tmp_path):
     assert len(runs) == (3 + 5 + 5 + 4 + 4) + (3 + 3 + 5) + (3 + 6 + 6 + 6 + 6) + 3 * 3 + 2 * 3
     # the headline's values: fresh seeds only; seed 0 (50.0) picked the weight and is in no mean
     assert bench.seed_values('dfd', 0.1) == pytest.approx({1: 50.1, 2: 50.2, 3: 50.3})
+    # the order of the fresh runs (a benchmark spans sessions): the headline seed by seed, every row at seed 1
+    # before any at seed 2, then the shipped weights seed by seed (fitnet's pick is its shipped weight: not twice)
+    fresh = [r for r in fake.calls if r[2] > 0]
+    expected = [run for s in (1, 2, 3) for run in
+                [(r, 0.0, s) for r in ('student', 'inherit')] + [(m, picked[m], s) for m in METHODS]]
+    expected += [(m, 1.0, s) for s in (1, 2, 3) for m in ('pkd', 'mgd', 'cwd', 'dfd')]
+    assert fresh == expected
 
 
 def test_picks_from_another_schedules_records(pair, tmp_path):

@@ -1,0 +1,107 @@
+"""dfd_razor_tools.run: a tool told to stop stops the steps it started, their children too, and records nothing."""
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from dfd_razor_tools import executors, run
+
+# A step that starts a child of its own (as tools/dist_train.sh does), writes both pids and waits.
+STEP = '''
+import subprocess, sys, time
+child = subprocess.Popen(['sleep', '120'])
+open(sys.argv[1] + '.tmp', 'w').write(f'{__import__("os").getpid()} {child.pid}')
+__import__('os').rename(sys.argv[1] + '.tmp', sys.argv[1])
+time.sleep(120)
+'''
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie nobody reaped has stopped running)."""
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except FileNotFoundError:
+        return False
+
+
+def wait_for(path, seconds=30.0):
+    end = time.time() + seconds
+    while not os.path.exists(path):
+        assert time.time() < end, f'{path} never appeared'
+        time.sleep(0.05)
+    return [int(p) for p in open(path).read().split()]
+
+
+@pytest.fixture
+def fresh_stop(monkeypatch):
+    monkeypatch.setattr(run, '_stopping', threading.Event())  # stop_children sets it for the whole process
+
+
+def test_stop_children_stops_the_running_steps_and_theirs(tmp_path, fresh_stop):
+    pids_file = str(tmp_path / 'pids')
+    raised = []
+
+    def step():
+        try:
+            run.run_logged('train', [sys.executable, '-c', STEP, pids_file], str(tmp_path / 'train.log'),
+                           dict(os.environ))
+        except BaseException as e:  # noqa: BLE001  (what it raises is the assertion)
+            raised.append(e)
+
+    thread = threading.Thread(target=step)
+    thread.start()
+    pids = wait_for(pids_file)
+    assert all(alive(p) for p in pids)
+    run.stop_children()
+    thread.join(30)
+    assert not thread.is_alive()
+    assert len(raised) == 1 and isinstance(raised[0], run.RunStopped) and not isinstance(raised[0], run.RunFailed)
+    time.sleep(0.5)  # the grandchild's SIGTERM is delivered asynchronously
+    assert not any(alive(p) for p in pids), 'a step or its child survived stop_children'
+    # after the stop, no step starts at all
+    marker = tmp_path / 'started'
+    with pytest.raises(run.RunStopped, match='test stopped'):
+        run.run_logged('test', [sys.executable, '-c', f'open({str(marker)!r}, "w")'], str(tmp_path / 't.log'),
+                       dict(os.environ))
+    assert not marker.exists()
+
+
+def test_a_stopped_run_leaves_no_record(tmp_path, monkeypatch, fresh_stop):
+    """perform records a failed run (the next invocation retries it), but a stopped one is neither."""
+
+    def stopped(*args, **kwargs):
+        raise run.RunStopped('train')
+
+    monkeypatch.setattr(executors, 'run_recipe', stopped)
+    spec = executors.RunSpec(name='dfd_x1_s1', recipe='r.py', options=[], work_dir=str(tmp_path / 'w'),
+                             record=str(tmp_path / 'runs' / 'dfd_x1_s1.json'), teacher_id='', metric='m',
+                             scale=1.0, extra={}, env={}, processes=1)
+    with pytest.raises(run.RunStopped):
+        executors.perform(spec)
+    assert not (tmp_path / 'runs' / 'dfd_x1_s1.json').exists()
+
+
+def test_sigterm_to_a_tool_stops_its_steps(tmp_path):
+    """What a user's ``kill <pid>`` of tools/benchmark.py does: the steps it started die with it."""
+    pids_file = str(tmp_path / 'pids')
+    tool = f'''
+import os, sys
+from dfd_razor_tools import run
+run.stop_children_on_signals()
+run.run_logged('train', [sys.executable, '-c', {STEP!r}, {pids_file!r}], {str(tmp_path / "train.log")!r},
+               dict(os.environ))
+'''
+    proc = subprocess.Popen([sys.executable, '-c', tool])
+    try:
+        pids = wait_for(pids_file)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 128 + signal.SIGTERM
+        time.sleep(0.5)
+        assert not any(alive(p) for p in pids), 'the tool exited and left its step training'
+    finally:
+        proc.kill()
