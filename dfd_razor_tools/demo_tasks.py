@@ -29,7 +29,7 @@ TASKS: Dict[str, Dict] = {
     # tools/demo.py's tasks. `dfd_factor` multiplies the DFD recipe's alpha and beta: the factor the held-out
     # benchmark picked on val for the same pair (benchmarks/<benchmark>.md; test_demo_tasks.py checks it),
     # `figure` the val items and level of the attention figure.
-    'det': dict(_BCCD, teacher='teacher_retina-r18_800i_bccd.py', dfd_factor=10, benchmark='bccd_2026-11-27',
+    'det': dict(_BCCD, teacher='teacher_retina-r18_800i_bccd.py', dfd_factor=10, benchmark='bccd',
                 figure=dict(val_index=[0, 6], level=0)),
     'seg': dict(_CAMVID, dfd_factor=1, benchmark='camvid', figure=dict(val_index=[0, 3], level=0)),
     'yolo': dict(_BCCD_YOLO, dfd_factor=1, benchmark='bccd_yolo', figure=dict(val_index=[0, 6], level=0)),

@@ -1,7 +1,7 @@
 """The presets of tools/benchmark.py: their committed records still load and are reused (the tool regenerates each
 record's options byte for byte), and the protocol over them asks only for what they miss. ``bccd_2026-11-27`` holds
 the BCCD records of the first teacher (gone), read with the preset and ``--name``; ``bccd`` those of the teacher
-retrained on one thread (2026-12-03), a protocol in progress."""
+retrained on one thread (2026-12-03), a complete protocol (seeds 0-3, dfd_norm_mse included)."""
 import glob
 import importlib.util
 import json
@@ -24,7 +24,7 @@ TEACHERS = {'bccd': 'work_dirs/demo/bccd/teacher/iter_1600.pth', 'camvid': 'work
 FIRST_BCCD_ROWS = ['student', 'inherit', 'fitnet', 'pkd', 'mgd', 'cwd', 'dfd', 'dfd_split', 'dfd_batch', 'dfd_norm']
 # records name -> (the tool's arguments that read them, how many records at least)
 RECORDS = {'bccd_2026-11-27': (['--preset', 'bccd', '--name', 'bccd_2026-11-27', '--methods'] + FIRST_BCCD_ROWS, 64),
-           'camvid': (['--preset', 'camvid'], 59), 'bccd': (['--preset', 'bccd'], 0)}
+           'camvid': (['--preset', 'camvid'], 59), 'bccd': (['--preset', 'bccd'], 76)}
 
 
 def preset_benchmark(name, records):
@@ -104,6 +104,8 @@ REMAINING = {
                ('pkd', 1.0, 3), ('cwd', 10.0, 3), ('cwd', 1.0, 3), ('dfd', 1.0, 3), ('dfd_split', 0.1, 3),
                ('dfd_batch', 10.0, 3), ('dfd_norm', 0.01, 3), ('student', 0.0, 3)},
 }
+# the protocol of the reproducible teacher is complete: it asks for nothing
+REMAINING['bccd'] = set()
 # dfd_norm_mse (issue 22) has no CamVid record yet: its whole sweep on seed 0, then its fresh seeds at the factor
 # the fake executor's equal results pick (ties: the factor closest to 1)
 REMAINING['camvid'] |= {('dfd_norm_mse', f, 0) for f in bm.FACTORS} | {('dfd_norm_mse', 1.0, s) for s in (1, 2, 3)}
