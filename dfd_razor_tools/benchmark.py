@@ -608,7 +608,7 @@ class Benchmark:
             runs += [(r, 0.0, s) for r in self.controls()]
             runs += [(r, picked[r], s) for r in self.weighted() if picked[r] is not None]
         for s in self.fresh:
-            runs += [(r, 1.0, s) for r in shipped if picked[r] is not None]
+            runs += [(r, 1.0, s) for r in shipped]
         return list(dict.fromkeys(runs))
 
     # ---- results -------------------------------------------------------------------------------------------------

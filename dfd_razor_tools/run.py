@@ -152,7 +152,10 @@ def run_logged(step: str, command: List[str], log: str, env: Dict[str, str]) -> 
         try:
             _, status, usage = os.wait4(proc.pid, 0)
         except BaseException:  # KeyboardInterrupt in a tool without stop_children_on_signals: no orphan either
-            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:  # it has just exited
+                pass
             proc.wait()
             raise
         finally:

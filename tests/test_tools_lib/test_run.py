@@ -29,6 +29,14 @@ def alive(pid: int) -> bool:
         return False
 
 
+def all_dead(pids, seconds=10.0) -> bool:
+    """Whether every pid has stopped running within ``seconds`` (a SIGTERM is delivered asynchronously)."""
+    end = time.time() + seconds
+    while any(alive(p) for p in pids) and time.time() < end:
+        time.sleep(0.05)
+    return not any(alive(p) for p in pids)
+
+
 def wait_for(path, seconds=30.0):
     end = time.time() + seconds
     while not os.path.exists(path):
@@ -61,8 +69,7 @@ def test_stop_children_stops_the_running_steps_and_theirs(tmp_path, fresh_stop):
     thread.join(30)
     assert not thread.is_alive()
     assert len(raised) == 1 and isinstance(raised[0], run.RunStopped) and not isinstance(raised[0], run.RunFailed)
-    time.sleep(0.5)  # the grandchild's SIGTERM is delivered asynchronously
-    assert not any(alive(p) for p in pids), 'a step or its child survived stop_children'
+    assert all_dead(pids), 'a step or its child survived stop_children'
     # after the stop, no step starts at all
     marker = tmp_path / 'started'
     with pytest.raises(run.RunStopped, match='test stopped'):
@@ -101,7 +108,6 @@ run.run_logged('train', [sys.executable, '-c', {STEP!r}, {pids_file!r}], {str(tm
         pids = wait_for(pids_file)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 128 + signal.SIGTERM
-        time.sleep(0.5)
-        assert not any(alive(p) for p in pids), 'the tool exited and left its step training'
+        assert all_dead(pids), 'the tool exited and left its step training'
     finally:
         proc.kill()
