@@ -203,8 +203,8 @@ def teacher_checkpoint(s: Dict[str, Any], args: argparse.Namespace, pair: Pair, 
         recipe, teacher_dir = s['teacher_recipe'], absolute(s['teacher_work_dir'])
         state = teacher_state(teacher_dir, schedule_length(recipe), recipe)
         if not state['finished']:  # a teacher that stopped early is resumed, never used
-            if args.report_only:
-                raise BenchmarkError(f'--report-only: the teacher ({teacher_dir}) has not finished its schedule')
+            if args.report_only:  # nothing runs: the records' teacher.json names the teacher, no checkpoint is read
+                return osp.join(teacher_dir, f'iter_{schedule_length(recipe)}.pth')
             print(f'training the teacher ({recipe})' + (f', resuming {state["partial"]}' if state['partial'] else ''),
                   flush=True)
             if s.get('teacher_threads'):  # the same weights on another machine of this kind need the same count
@@ -297,10 +297,16 @@ def report_teacher(records: str, teacher: str, teacher_id: str) -> Tuple[str, Di
 
     Nothing runs, so the tables can be written from records made with a teacher whose checkpoint is gone (a teacher
     retrained on another machine has other weights): when every distilled record was made with one other teacher,
-    the tables are those records', and a line says so. Records of several teachers, none of them this one, are an
-    error: a table mixes no teachers.
+    the tables are those records', and a line says so; so they are when a preset's teacher is not trained on this
+    machine (``teacher_id`` empty: a fresh clone reads the committed records without training one). Records of
+    several teachers, none of them this one, are an error: a table mixes no teachers.
     """
     made = record_teachers(records)
+    if not teacher_id and len(made) == 1:  # no checkpoint here (a preset's teacher not trained on this machine)
+        other = next(iter(made))
+        print(f'--report-only: {repo_path(teacher)} is not trained here; the tables are those of the records\' '
+              f'teacher ({other[:12]}...)', flush=True)
+        return other, recorded_teacher(records, other)
     if teacher_id in made or not made:
         return teacher_id, recorded_teacher(records, teacher_id)
     if len(made) > 1:
@@ -400,7 +406,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     metric = Metric(s['metric'], float(s['scale']), dict(s['extra_metrics']), s.get('label') or '')
 
     teacher = teacher_checkpoint(s, args, pair, full_env, work)
-    teacher_id = weights_sha256(teacher)
+    # --report-only on a machine that has not trained the preset's teacher: the records say which teacher they had
+    teacher_id = weights_sha256(teacher) if osp.isfile(teacher) or not args.report_only else ''
     records = osp.join(out_dir, 'runs', name)
     if args.report_only:
         current = teacher_id

@@ -178,3 +178,29 @@ def test_the_normalised_variant_without_transform_builds_what_it_names(name):
                 assert torch.allclose(before, after, rtol=1e-4), (loss_name, before, after)
             else:
                 assert not torch.allclose(before, after, rtol=1e-2), (loss_name, before, after)
+
+
+def test_report_only_on_a_fresh_clone_writes_the_committed_tables(tmp_path, monkeypatch, capsys):
+    """--report-only needs no trained teacher: in a checkout whose work_dirs holds no teacher (a fresh clone, here a
+    copy of the repository's recipes, configs and bccd records), the preset's tables are written from the committed
+    records, their teacher named by the records, and match the committed tables but for the command line."""
+    repo = tmp_path / 'repo'
+    (repo / 'benchmarks' / 'runs').mkdir(parents=True)
+    for folder in ('recipes', 'configs'):
+        (repo / folder).symlink_to(osp.join(ROOT, folder))
+    shutil.copytree(osp.join(ROOT, 'benchmarks', 'runs', 'bccd'), repo / 'benchmarks' / 'runs' / 'bccd')
+    monkeypatch.setattr(bm, 'REPO', str(repo))
+    assert not (repo / 'work_dirs').exists()
+    tool.main(['--preset', osp.join(ROOT, 'benchmarks', 'presets', 'bccd.py'), '--report-only',
+               '--work-dir', str(tmp_path / 'w')])
+    teacher = json.load(open(osp.join(ROOT, 'benchmarks', 'runs', 'bccd', bm.TEACHER_RECORD)))
+    out = capsys.readouterr().out
+    assert ("--report-only: work_dirs/demo/bccd/teacher/iter_1600.pth is not trained here; the tables are those of "
+            f"the records' teacher ({teacher['teacher_id'][:12]}...)") in out
+    assert not (repo / 'work_dirs').exists()  # nothing trained
+
+    def body(path):
+        return [line for line in open(path).read().splitlines() if not line.startswith('Command: ')]
+    written, committed = body(repo / 'benchmarks' / 'bccd.md'), body(osp.join(ROOT, 'benchmarks', 'bccd.md'))
+    assert '| dfd | 10 | alpha=0.00028, beta=0.0001 | 45.97 ± 0.29 (n=3) | - | - |' in written  # not an empty table
+    assert written == committed
