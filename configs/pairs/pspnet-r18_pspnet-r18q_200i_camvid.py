@@ -2,7 +2,7 @@
 # iterations) -> a quarter-width PSPNet R18-d8 student (16-channel stem and stages, 32-channel head) trained for 200
 # iterations. The decode head's fused feature (32 vs 128 channels) is distilled, so methods use their *_align
 # variants. Unlike the half-width demo pair (which matches its teacher when trained alone for as long), this student
-# has a capacity and schedule gap to close (benchmarks/camvid.md gives it as measured). 200 iterations: a distilled
+# has a capacity and schedule gap to close (benchmarks/README.md gives it as measured). 200 iterations: a distilled
 # run takes ~1.5 s per iteration on one thread (the teacher runs its full forward), so that the benchmark's ~60 runs
 # fit about 3 hours of two cores.
 _base_ = ['../cpu_demo/pspnet_seg.py', '../algorithms/decode_head_teacher.py']
