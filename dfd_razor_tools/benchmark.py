@@ -345,7 +345,7 @@ def weights_sha256(checkpoint: str) -> str:
 
 
 #: Beside a teacher the tool trained (``<teacher work dir>/provenance.json``): how it was trained, kept with the
-#: records' ``teacher.json``, because a seeded teacher recipe retrained elsewhere can give other weights.
+#: records' ``teacher.json``, because a seeded teacher recipe retrained on another CPU gives other weights.
 PROVENANCE = 'provenance.json'
 
 
@@ -367,8 +367,8 @@ def cpu_model() -> str:
 def teacher_provenance(recipe: str, checkpoint: str, env: Mapping[str, str], resumed: bool) -> Dict[str, Any]:
     """How a teacher checkpoint was trained: its recipe, weights' sha256, the training's OMP_NUM_THREADS, torch's
     version, the CPU, the date, and whether the training was resumed. Retraining with all of these equal is the one
-    way this project has seen to get the same weights; on 2026-12-03 a retrain on another machine of the same kind
-    gave other weights."""
+    way this project has seen to get the same weights: the BCCD teacher on one thread gave one sha256 on two Intel
+    Xeon machines and another on an AMD EPYC one (benchmarks/presets/bccd.py)."""
     import datetime
 
     import torch
@@ -546,8 +546,8 @@ class Benchmark:
             return
         by_name = {run_name(r): r for r in todo}
         specs = [self.spec(r) for r in todo]  # here, not in the executor's threads (Config.fromfile)
-        for s in specs:
-            print(f'{s.name}: training', flush=True)
+        for s in specs:  # all at once: the executor starts them as its slots free
+            print(f'{s.name}: queued', flush=True)
         self.executor.map(specs, lambda spec, record: self._finished(by_name[spec.name], record))
 
     def value(self, run: Run) -> Optional[float]:
@@ -681,7 +681,7 @@ def picks_from_records(records: str, rows: Sequence[str], first_seed: int, facto
 # ---- presets ------------------------------------------------------------------------------------------------------
 #: What a preset file may set (module-level names): the default of the command-line option of that name, where there
 #: is one; a preset's own: ``teacher_recipe`` and ``teacher_work_dir`` (the teacher, trained there when missing),
-#: ``teacher_threads`` (its training's OMP_NUM_THREADS: the same count gives the same weights on machines of a kind),
+#: ``teacher_threads`` (its training's OMP_NUM_THREADS: the same count gives the same weights on the same CPU),
 #: ``data`` (bundled datasets: ``$DFD_DATA_ROOT`` of every run), ``description`` (a paragraph for the tables).
 PRESET_KEYS = ('name', 'folder', 'pair', 'student', 'methods', 'variants', 'teacher', 'teacher_recipe',
                'teacher_work_dir', 'teacher_threads', 'metric', 'scale', 'extra_metrics', 'label', 'data', 'out_dir',

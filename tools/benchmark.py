@@ -33,7 +33,7 @@ from typing import Any, Dict, List, Optional, Tuple
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')  # the OpenMMLab packages' imports
 
 from dfd_razor_tools.benchmark import (CONTROLS, FACTORS, MAX_EXTEND, REFERENCE, SEEDS, TEACHER_RECORD, Benchmark,
-                                       PROVENANCE, BenchmarkError, Metric, Pair, Variant, absolute, find_pair,
+                                       PROVENANCE, BenchmarkError, Metric, Pair, Variant, absolute, cpu_model, find_pair,
                                        load_preset, picks_from_records, repo_path, schedule_options,
                                        teacher_provenance, weights_sha256)
 from dfd_razor_tools.benchmark_report import write_report
@@ -207,7 +207,7 @@ def teacher_checkpoint(s: Dict[str, Any], args: argparse.Namespace, pair: Pair, 
                 return osp.join(teacher_dir, f'iter_{schedule_length(recipe)}.pth')
             print(f'training the teacher ({recipe})' + (f', resuming {state["partial"]}' if state['partial'] else ''),
                   flush=True)
-            if s.get('teacher_threads'):  # the same weights on another machine of this kind need the same count
+            if s.get('teacher_threads'):  # the same weights on another machine (of the same CPU) need the same count
                 env = dict(env, OMP_NUM_THREADS=str(s['teacher_threads']))
             run_logged('train', train_command(recipe, teacher_dir, resume=bool(state['partial'])),
                        osp.join(work, 'teacher.log'), env)
@@ -287,9 +287,15 @@ def check_teacher(records: str, teacher: str, teacher_id: str, accept: bool) -> 
     others = {tid: n for tid, n in record_teachers(records).items() if tid != teacher_id}
     if others and not accept:
         counts = ', '.join(f'{n} with {tid[:12]}...' for tid, n in others.items())
+        # a seeded teacher retrained on another CPU has other weights: say where the records' teacher was trained
+        made = recorded_teacher(records, next(iter(others))).get('provenance', {}) if len(others) == 1 else {}
+        where = (f' Their teacher was trained on {made["cpu"]} with OMP_NUM_THREADS={made["omp_num_threads"]}, this '
+                 f'machine is {cpu_model()}: the same seeded recipe gives the same weights only on the same CPU and '
+                 'thread count.' if made.get('cpu') else '')
         raise BenchmarkError(f'{records}: records of another teacher ({counts}); this one ({repo_path(teacher)}) has '
-                             f'weights sha256 {teacher_id[:12]}..., so none of their distilled runs would be reused. '
-                             'Give the teacher they were made with (--teacher), or --new-teacher to run them again')
+                             f'weights sha256 {teacher_id[:12]}..., so none of their distilled runs would be reused.'
+                             f'{where} Give the teacher they were made with (--teacher), or --new-teacher to run '
+                             'them again')
 
 
 def report_teacher(records: str, teacher: str, teacher_id: str) -> Tuple[str, Dict[str, Any]]:

@@ -24,7 +24,7 @@ variants = {
                              'model.distiller.levels.loss.normalize=True']),
 }
 teacher_recipe = 'recipes/cpu_demo/teacher_pspnet-r18_800i_camvid.py'
-teacher_threads = 1  # the same weights when retrained on another machine of this kind (presets/bccd.py)
+teacher_threads = 1  # the same weights when retrained on the same CPU (presets/bccd.py)
 teacher_work_dir = 'work_dirs/demo/camvid/teacher'
 metric = 'mIoU'
 scale = 1

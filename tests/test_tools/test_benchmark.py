@@ -686,11 +686,11 @@ def test_tool_end_to_end_on_a_pair_outside_the_repository(tmp_path, cli, capsys,
             f'{bm.verdict(list(differences.values()), 1)} |' in text)
     assert (out / 'bccd_half_2i.png').read_bytes()[:4] == b'\x89PNG'
     assert 'loss_dfd_fpn0_hd' in (out / 'bccd_half_2i_diagnostics.md').read_text()
-    assert 'evaluating the teacher' in first
+    assert 'evaluating the teacher' in first and first.count(': queued') == 3
 
     cli.main(args + ['--jobs', '2'])  # the local executor, resuming: every run has its record
     again = capsys.readouterr().out
-    assert again.count(': reusing ') == 3 and ': training' not in again and 'evaluating the teacher' not in again
+    assert again.count(': reusing ') == 3 and ': queued' not in again and 'evaluating the teacher' not in again
     assert 'local executor, 2 run(s) at a time (OMP_NUM_THREADS=1 each' in (out / 'bccd_half_2i.md').read_text()
 
 
@@ -714,8 +714,17 @@ def test_tool_errors_name_what_is_wrong(tmp_path, cli):
     runs.mkdir(parents=True)
     (runs / 'dfd_x1_s0.json').write_text(json.dumps(dict(status='ok', options=[], teacher_id='0123456789abcdef')))
     with pytest.raises(bm.BenchmarkError, match=r'records of another teacher \(1 with 0123456789ab\.\.\.\); this '
-                       r'one .* --new-teacher to run them again'):
+                       r'one .* would be reused\. Give the teacher .* --new-teacher to run them again'):
         cli.main([folder, '--metric', 'mIoU', '--teacher', str(tmp_path / 't.pth')] + work)
+    # where the records' teacher was trained, when they keep it: a seeded teacher differs from one CPU to another
+    provenance = dict(teacher_id='0123456789abcdef', cpu='Some CPU (family 1, model 2, stepping 3)',
+                      omp_num_threads='1')
+    (runs / 'teacher.json').write_text(json.dumps(dict(teacher_id='0123456789abcdef', provenance=provenance)))
+    with pytest.raises(bm.BenchmarkError) as error:
+        cli.main([folder, '--metric', 'mIoU', '--teacher', str(tmp_path / 't.pth')] + work)
+    assert (f'would be reused. Their teacher was trained on Some CPU (family 1, model 2, stepping 3) with '
+            f'OMP_NUM_THREADS=1, this machine is {bm.cpu_model()}: the same seeded recipe gives the same weights only '
+            'on the same CPU and thread count. Give the teacher') in str(error.value)
     with pytest.raises(bm.BenchmarkError, match=r'several student recipes'):
         cli.main([osp.join(ROOT, 'recipes', 'cpu_demo'), '--metric', 'mIoU'] + work)
 
@@ -892,7 +901,7 @@ def test_compare_schedules_from_the_records_of_each_length(tmp_path, cli, capsys
 
 def test_a_presets_teacher_trains_with_its_thread_count_and_records_how(tmp_path, cli, monkeypatch):
     """teacher_threads: the preset's teacher trains with that OMP_NUM_THREADS whatever the caller's (the same count
-    gave the same weights on two machines of this project's kind), and provenance.json says how it was trained."""
+    gave the same weights on two machines with the same CPU), and provenance.json says how it was trained."""
     import torch
     trained = []
 
