@@ -33,8 +33,8 @@ from typing import Any, Dict, List, Optional, Tuple
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')  # the OpenMMLab packages' imports
 
 from dfd_razor_tools.benchmark import (CONTROLS, FACTORS, MAX_EXTEND, REFERENCE, SEEDS, TEACHER_RECORD, Benchmark,
-                                       PROVENANCE, BenchmarkError, Metric, Pair, Variant, absolute, cpu_model, find_pair,
-                                       load_preset, picks_from_records, repo_path, schedule_options,
+                                       PROVENANCE, BenchmarkError, Metric, Pair, Variant, absolute, cpu_model,
+                                       find_pair, load_preset, picks_from_records, repo_path, schedule_options,
                                        teacher_provenance, weights_sha256)
 from dfd_razor_tools.benchmark_report import write_report
 from dfd_razor_tools.run import (REPO, RunFailed, read_metric, run_logged, stop_children_on_signals, test_recipe,
