@@ -367,8 +367,8 @@ def cpu_model() -> str:
 def teacher_provenance(recipe: str, checkpoint: str, env: Mapping[str, str], resumed: bool) -> Dict[str, Any]:
     """How a teacher checkpoint was trained: its recipe, weights' sha256, the training's OMP_NUM_THREADS, torch's
     version, the CPU, the date, and whether the training was resumed. Retraining with all of these equal is the one
-    way this project has seen to get the same weights: the BCCD teacher on one thread gave one sha256 on two Intel
-    Xeon machines and another on an AMD EPYC one (benchmarks/presets/bccd.py)."""
+    way this project has seen to get the same weights: the BCCD teacher on one thread gave one sha256 on an Intel
+    Xeon machine (and on one whose CPU was not recorded) and another on an AMD EPYC one (benchmarks/presets/bccd.py)."""
     import datetime
 
     import torch

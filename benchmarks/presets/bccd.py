@@ -27,8 +27,9 @@ variants = {
                              'model.distiller.levels.loss.normalize=True']),
 }
 # Trained (seeded, deterministic) into the demo's cache when missing, on one thread. The weights depend on the CPU:
-# on two Intel Xeon machines of this project's kind (family 6, model 167), a session apart, it got sha256
-# 6be739d6... (the records of runs/bccd/); on an AMD EPYC one (family 25, model 17), on 2026-12-06, 3b1b8f46..., the
+# on two machines of this project's kind, a session apart, it got sha256 6be739d6... (the records of runs/bccd/;
+# the second, as its provenance records, an Intel Xeon, family 6, model 167; the first's CPU was not recorded); on
+# an AMD EPYC one (family 25, model 17), on 2026-12-06, 3b1b8f46..., the
 # teacher of the records of 2026-11-27 (runs/bccd_2026-11-27/). The tool writes how it trained a teacher
 # (provenance.json beside it, kept in runs/<name>/teacher.json) and names both CPUs when a teacher does not match.
 teacher_recipe = 'recipes/cpu_demo/teacher_retina-r18_1600i_bccd.py'
