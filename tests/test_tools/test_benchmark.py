@@ -901,7 +901,8 @@ def test_compare_schedules_from_the_records_of_each_length(tmp_path, cli, capsys
 
 def test_a_presets_teacher_trains_with_its_thread_count_and_records_how(tmp_path, cli, monkeypatch):
     """teacher_threads: the preset's teacher trains with that OMP_NUM_THREADS whatever the caller's (the same count
-    gave the same weights on two machines with the same CPU), and provenance.json says how it was trained."""
+    gave the same weights on two machines of this kind, the one that recorded its CPU an Intel Xeon), and
+    provenance.json says how it was trained."""
     import torch
     trained = []
 
