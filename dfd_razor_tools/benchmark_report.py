@@ -5,6 +5,7 @@ The headline gives every row's mean +- std over the fresh seeds only, the refere
 each other row seed by seed and its verdict (:func:`dfd_razor_tools.benchmark.verdict`); the seed that picked the
 weights appears in the sweep table only.
 """
+import collections
 import os
 import os.path as osp
 import statistics
@@ -126,6 +127,15 @@ def cost_line(bench: Benchmark) -> str:
             f'{statistics.mean(walls) / 60:.1f} min per run on average.')
 
 
+def cpu_line(bench: Benchmark) -> str:
+    """How many records each CPU made (``cpu`` of a record, written since 2026-12-06): a seeded run gives other
+    numbers on another CPU, so a table whose runs come from several CPUs says so."""
+    cpus = collections.Counter(r.get('cpu', 'not recorded') for r in bench.records.values())
+    known = [c for c in cpus if c != 'not recorded']
+    head = 'Runs by CPU' if len(known) < 2 else 'Runs by CPU (more than one: a seed gives other numbers on another CPU)'
+    return f'{head}: ' + ', '.join(f'{c}: {n}' for c, n in sorted(cpus.items(), key=lambda kv: -kv[1])) + '.'
+
+
 def write_report(bench: Benchmark, teacher: Dict, command: str, out_dir: str, how: str,
                  elapsed: Optional[float], description: str = '') -> str:
     """Write ``<out_dir>/<name>.md``, ``<name>_diagnostics.md`` and ``<name>.png``; return the tables' path.
@@ -176,7 +186,7 @@ def write_report(bench: Benchmark, teacher: Dict, command: str, out_dir: str, ho
               (f'{elapsed:.0f} s in this invocation, {bench.reused} runs reused from earlier ones. '
                if elapsed is not None else
                f'these tables were rewritten from the {len(bench.records)} records (--report-only). ') +
-              cost_line(bench),
+              cost_line(bench), cpu_line(bench),
               f'Diagnostics of every run (distill terms, distill/task ratio, HD fractions): '
               f'[{name}_diagnostics.md]({name}_diagnostics.md).', '']
     os.makedirs(out_dir, exist_ok=True)

@@ -96,7 +96,8 @@ def perform(spec: RunSpec, env: Optional[Mapping[str, str]] = None) -> Dict:
         record.update(log=_shown(e.log), status='failed', error=str(e))
     except KeyError as e:  # MetricMissing: a --metric the evaluation does not report
         record.update(status='failed', error=str(e))
-    record.update(host=socket.gethostname(), started=start, finished=time.time(),
+    from dfd_razor_tools.benchmark import cpu_model  # the CPU matters: runs pair only with their teacher's CPU
+    record.update(host=socket.gethostname(), cpu=cpu_model(), started=start, finished=time.time(),
                   devices=full_env.get('CUDA_VISIBLE_DEVICES', ''), options=list(spec.options),
                   teacher_id=spec.teacher_id)
     write_record(spec.record, record)

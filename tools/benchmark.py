@@ -304,10 +304,13 @@ def report_teacher(records: str, teacher: str, teacher_id: str) -> Tuple[str, Di
     Nothing runs, so the tables can be written from records made with a teacher whose checkpoint is gone (a teacher
     retrained on another machine has other weights): when every distilled record was made with one other teacher,
     the tables are those records', and a line says so; so they are when a preset's teacher is not trained on this
-    machine (``teacher_id`` empty: a fresh clone reads the committed records without training one). Records of
-    several teachers, none of them this one, are an error: a table mixes no teachers.
+    machine (``teacher_id`` empty: a fresh clone reads the committed records without training one), or, when only
+    the controls ran (they need no teacher), those of ``teacher.json``'s teacher. Records of several teachers, none of them this one, are an error: a table mixes no teachers.
     """
     made = record_teachers(records)
+    if not teacher_id and not made:  # no checkpoint here and only controls recorded: teacher.json names the teacher
+        kept = osp.join(records, TEACHER_RECORD)
+        made = {json.load(open(kept))['teacher_id']: 0} if osp.isfile(kept) else {}
     if not teacher_id and len(made) == 1:  # no checkpoint here (a preset's teacher not trained on this machine)
         other = next(iter(made))
         print(f'--report-only: {repo_path(teacher)} is not trained here; the tables are those of the records\' '

@@ -184,27 +184,41 @@ def test_the_normalised_variant_without_transform_builds_what_it_names(name):
                 assert not torch.allclose(before, after, rtol=1e-2), (loss_name, before, after)
 
 
-def test_report_only_on_a_fresh_clone_writes_the_committed_tables(tmp_path, monkeypatch, capsys):
+# preset -> (the arguments of its committed tables, its teacher, a line of its committed headline)
+FRESH_CLONE = {
+    'bccd': ([], 'work_dirs/demo/bccd/teacher/iter_1600.pth',
+             '| dfd | 10 | alpha=0.00028, beta=0.0001 | 45.97 ± 0.29 (n=3) | - | - |'),
+    # only the student alone has run: no distilled record names the teacher, its teacher.json does
+    'bccd_yolo': (['--methods', 'student'], 'work_dirs/demo/yolo/teacher/iter_1000.pth',
+                  'Teacher minus student alone: 12.17 points (student alone over 3 fresh seed(s)).'),
+}
+
+
+@pytest.mark.parametrize('name', sorted(FRESH_CLONE))
+def test_report_only_on_a_fresh_clone_writes_the_committed_tables(name, tmp_path, monkeypatch, capsys):
     """--report-only needs no trained teacher: in a checkout whose work_dirs holds no teacher (a fresh clone, here a
-    copy of the repository's recipes, configs and bccd records), the preset's tables are written from the committed
-    records, their teacher named by the records, and match the committed tables but for the command line."""
+    copy of the repository's recipes, configs and the preset's records), the preset's tables are written from the
+    committed records, their teacher named by the records, and match the committed tables but for the command
+    line."""
+    args, checkpoint, line = FRESH_CLONE[name]
     repo = tmp_path / 'repo'
     (repo / 'benchmarks' / 'runs').mkdir(parents=True)
     for folder in ('recipes', 'configs'):
         (repo / folder).symlink_to(osp.join(ROOT, folder))
-    shutil.copytree(osp.join(ROOT, 'benchmarks', 'runs', 'bccd'), repo / 'benchmarks' / 'runs' / 'bccd')
+    shutil.copytree(osp.join(ROOT, 'benchmarks', 'runs', name), repo / 'benchmarks' / 'runs' / name)
     monkeypatch.setattr(bm, 'REPO', str(repo))
     assert not (repo / 'work_dirs').exists()
-    tool.main(['--preset', osp.join(ROOT, 'benchmarks', 'presets', 'bccd.py'), '--report-only',
-               '--work-dir', str(tmp_path / 'w')])
-    teacher = json.load(open(osp.join(ROOT, 'benchmarks', 'runs', 'bccd', bm.TEACHER_RECORD)))
+    tool.main(['--preset', osp.join(ROOT, 'benchmarks', 'presets', f'{name}.py'), '--report-only',
+               '--work-dir', str(tmp_path / 'w')] + args)
+    teacher = json.load(open(osp.join(ROOT, 'benchmarks', 'runs', name, bm.TEACHER_RECORD)))
     out = capsys.readouterr().out
-    assert ("--report-only: work_dirs/demo/bccd/teacher/iter_1600.pth is not trained here; the tables are those of "
+    assert (f"--report-only: {checkpoint} is not trained here; the tables are those of "
             f"the records' teacher ({teacher['teacher_id'][:12]}...)") in out
     assert not (repo / 'work_dirs').exists()  # nothing trained
 
     def body(path):
         return [line for line in open(path).read().splitlines() if not line.startswith('Command: ')]
-    written, committed = body(repo / 'benchmarks' / 'bccd.md'), body(osp.join(ROOT, 'benchmarks', 'bccd.md'))
-    assert '| dfd | 10 | alpha=0.00028, beta=0.0001 | 45.97 ± 0.29 (n=3) | - | - |' in written  # not an empty table
+    written, committed = body(repo / 'benchmarks' / f'{name}.md'), body(osp.join(ROOT, 'benchmarks', f'{name}.md'))
+    assert line in written  # not an empty table
+    assert f'Teacher (`{checkpoint}`): {teacher["metric"]:.2f}' in '\n'.join(written)
     assert written == committed

@@ -390,6 +390,23 @@ def test_headline_fresh_seeds_paired_differences_and_verdicts(pair, tmp_path):
     assert (tmp_path / 'bccd_diagnostics.md').exists()
 
 
+def test_the_report_says_which_cpus_made_the_runs(pair, tmp_path):
+    """A seeded run gives other numbers on another CPU (benchmarks/README.md), so the tables count each CPU's runs
+    and say so when there are several; records older than the ``cpu`` field count as not recorded."""
+    bench = finished(pair, tmp_path)
+    runs = sorted(bench.records)
+    assert report.cpu_line(bench) == 'Runs by CPU: not recorded: 43.'
+    amd, intel = 'AMD EPYC (family 25, model 17, stepping 1)', 'Intel(R) Xeon(R) (family 6, model 167, stepping 1)'
+    for run in runs[:40]:
+        bench.records[run]['cpu'] = amd
+    assert report.cpu_line(bench) == f'Runs by CPU: {amd}: 40, not recorded: 3.'
+    bench.records[runs[40]]['cpu'] = intel
+    assert report.cpu_line(bench) == (f'Runs by CPU (more than one: a seed gives other numbers on another CPU): '
+                                      f'{amd}: 40, not recorded: 2, {intel}: 1.')
+    path = report.write_report(bench, dict(metric=49.4, extra={}), 'cmd', str(tmp_path), '', None)
+    assert report.cpu_line(bench) in open(path).read()
+
+
 def test_report_marks_an_unfinished_sweep_and_a_rewrite(pair, tmp_path):
     partial = make(tmp_path, pair, Fake(), rows=['dfd'])
     partial.run_all([('dfd', 1.0, 0), ('dfd', 10.0, 0)])

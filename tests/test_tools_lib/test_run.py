@@ -1,4 +1,5 @@
 """dfd_razor_tools.run: a tool told to stop stops the steps it started, their children too, and records nothing."""
+import json
 import os
 import signal
 import subprocess
@@ -91,6 +92,22 @@ def test_a_stopped_run_leaves_no_record(tmp_path, monkeypatch, fresh_stop):
     with pytest.raises(run.RunStopped):
         executors.perform(spec)
     assert not (tmp_path / 'runs' / 'dfd_x1_s1.json').exists()
+
+
+def test_a_record_names_the_cpu_that_made_it(tmp_path, monkeypatch):
+    """A seeded run gives other numbers on another CPU, so every record says which CPU made it, failed ones too."""
+
+    def failed(*args, **kwargs):
+        raise run.RunFailed('train', 1, str(tmp_path / 'train.log'))
+
+    monkeypatch.setattr(executors, 'run_recipe', failed)
+    spec = executors.RunSpec(name='dfd_x1_s1', recipe='r.py', options=[], work_dir=str(tmp_path / 'w'),
+                             record=str(tmp_path / 'runs' / 'dfd_x1_s1.json'), teacher_id='', metric='m',
+                             scale=1.0, extra={}, env={}, processes=1)
+    executors.perform(spec)
+    record = json.load(open(tmp_path / 'runs' / 'dfd_x1_s1.json'))
+    names = [line.split(':', 1)[1].strip() for line in open('/proc/cpuinfo') if line.startswith('model name')]
+    assert record['status'] == 'failed' and record['cpu'].startswith(names[0] + ' (family ')
 
 
 def test_sigterm_to_a_tool_stops_its_steps(tmp_path):
