@@ -31,7 +31,7 @@ TASKS: Dict[str, Dict] = {
     # `figure` the val items and level of the attention figure.
     'det': dict(_BCCD, teacher='teacher_retina-r18_800i_bccd.py', dfd_factor=10, benchmark='bccd',
                 figure=dict(val_index=[0, 6], level=0)),
-    'seg': dict(_CAMVID, dfd_factor=1, benchmark='camvid_2026-11-27', figure=dict(val_index=[0, 3], level=0)),
+    'seg': dict(_CAMVID, dfd_factor=1, benchmark='camvid', figure=dict(val_index=[0, 3], level=0)),
     'yolo': dict(_BCCD_YOLO, dfd_factor=1, benchmark='bccd_yolo', figure=dict(val_index=[0, 6], level=0)),
     'pose': dict(data=['pose_minicoco'], pair='td-hm-r18_td-hm-r18half_800i_minicoco', location='backbone',
                  teacher='teacher_td-hm-r18_800i_minicoco.py', student='student_td-hm-r18half_800i_minicoco.py',
