@@ -305,7 +305,8 @@ def report_teacher(records: str, teacher: str, teacher_id: str) -> Tuple[str, Di
     retrained on another machine has other weights): when every distilled record was made with one other teacher,
     the tables are those records', and a line says so; so they are when a preset's teacher is not trained on this
     machine (``teacher_id`` empty: a fresh clone reads the committed records without training one), or, when only
-    the controls ran (they need no teacher), those of ``teacher.json``'s teacher. Records of several teachers, none of them this one, are an error: a table mixes no teachers.
+    the controls ran (they need no teacher), those of ``teacher.json``'s teacher. Records of several teachers, none
+    of them this one, are an error: a table mixes no teachers.
     """
     made = record_teachers(records)
     if not teacher_id and not made:  # no checkpoint here and only controls recorded: teacher.json names the teacher
