@@ -785,6 +785,21 @@ def test_report_only_writes_the_tables_of_the_records_teacher(tmp_path, cli, cap
         cli.main(argv + ['--report-only'])
 
 
+def test_report_teacher_of_records_where_only_the_controls_ran(tmp_path, cli):
+    """A fresh clone (no teacher trained here: teacher_id '') whose records hold only the student alone (no record
+    names a teacher) takes teacher.json's teacher and metrics; with no teacher.json it has none; a distilled record's
+    teacher comes before teacher.json's."""
+    records = tmp_path / 'runs'
+    records.mkdir()
+    (records / 'student_s1.json').write_text(json.dumps(dict(status='ok', metric=40.0, teacher_id='')))
+    assert cli.report_teacher(str(records), 'work_dirs/t/iter_10.pth', '') == ('', {})
+    kept = dict(teacher_id='c' * 64, checkpoint='work_dirs/t/iter_10.pth', metric=52.2, extra={})
+    (records / 'teacher.json').write_text(json.dumps(kept))
+    assert cli.report_teacher(str(records), 'work_dirs/t/iter_10.pth', '') == ('c' * 64, kept)
+    (records / 'dfd_x1_s0.json').write_text(json.dumps(dict(status='ok', metric=41.0, teacher_id='d' * 64)))
+    assert cli.report_teacher(str(records), 'work_dirs/t/iter_10.pth', '') == ('d' * 64, {})
+
+
 def test_report_only_reads_the_work_dirs_teacher_cache_for_older_records(tmp_path, cli, capsys):
     """Records older than teacher.json, made with the current teacher: --report-only takes the teacher's line from
     the work dir's cache (teacher_metrics.json) when its key is this teacher's, evaluates nothing, and writes
