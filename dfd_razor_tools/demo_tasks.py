@@ -32,7 +32,7 @@ TASKS: Dict[str, Dict] = {
     'det': dict(_BCCD, teacher='teacher_retina-r18_800i_bccd.py', dfd_factor=10, benchmark='bccd',
                 figure=dict(val_index=[0, 6], level=0)),
     'seg': dict(_CAMVID, dfd_factor=1, benchmark='camvid', figure=dict(val_index=[0, 3], level=0)),
-    'yolo': dict(_BCCD_YOLO, dfd_factor=1, benchmark='bccd_yolo', figure=dict(val_index=[0, 6], level=0)),
+    'yolo': dict(_BCCD_YOLO, dfd_factor=10, benchmark='bccd_yolo', figure=dict(val_index=[0, 6], level=0)),
     'pose': dict(data=['pose_minicoco'], pair='td-hm-r18_td-hm-r18half_800i_minicoco', location='backbone',
                  teacher='teacher_td-hm-r18_800i_minicoco.py', student='student_td-hm-r18half_800i_minicoco.py',
                  metric='coco/AP', scale=100, held_out=False, dfd_factor=1, figure=dict(val_index=[0, 1], level=0),

@@ -116,6 +116,7 @@ def test_demo_task_end_to_end(task, tmp_path):
         assert ('the held-out benchmark picked on val (benchmarks/bccd_yolo.md)' in report) == picked
         assert ('(the held-out benchmark, benchmarks/bccd_yolo.md, has not picked a weight' in report) != picked
         assert 'yolov6-t_yolov6-n_300i_bccd' in report
+        assert ('model.distiller.levels.loss.alpha=0.00028' in report) == picked  # its pick: 10x the recipe's
     if task == 'pose':
         teacher = open(osp.join(root, 'teacher', 'last_checkpoint')).read().strip()
         stamp = os.stat(teacher).st_mtime_ns

@@ -77,7 +77,8 @@ def test_demo_dfd_weight_is_the_benchmarks_pick():
         assert benchmark_has_picked(TASKS[task]) == complete, task  # what the demo's report says of the weight
     loss = 'model.distiller.levels.loss.'
     assert dfd_weight_options(TASKS['det']) == [loss + 'alpha=0.00028', loss + 'beta=0.0001']  # 10 x 2.8e-5, 1e-5
-    assert dfd_weight_options(TASKS['yolo']) == []
+    assert dfd_weight_options(TASKS['yolo']) == [loss + 'alpha=0.00028', loss + 'beta=0.0001']  # its sweep: x10
+    assert dfd_weight_options(dict(TASKS['yolo'], dfd_factor=1)) == []
     assert not benchmark_has_picked(TASKS['pose'])  # no benchmark
 
 
