@@ -32,7 +32,9 @@ RECORDS = {'bccd_2026-11-27': (['--preset', 'bccd', '--name', 'bccd_2026-11-27',
                                  59),
            'bccd': (['--preset', 'bccd'], 76),
            # the rerun with the teacher retrained on one thread (AMD EPYC, 2026-12-06)
-           'camvid': (['--preset', 'camvid'], 77)}
+           'camvid': (['--preset', 'camvid'], 77),
+           # restarted with a teacher trained on one thread on an AMD EPYC (2026-12-06): the seed-0 sweep at least
+           'bccd_yolo': (['--preset', 'bccd_yolo'], 18)}
 
 
 def preset_benchmark(name, records):
@@ -106,7 +108,7 @@ class Remaining:
 # What the committed records miss for the fresh seeds 1, 2, 3: seed 3 at each method's picked (seed-0 sweep) and
 # shipped weights, each variant's picked weight, each control. BCCD's sweeps all picked x10; CamVid's fitnet and
 # mgd x0.1, pkd and cwd x10, dfd x1 (its shipped weight), dfd_split x0.1, dfd_batch x10, dfd_norm x0.01 (the first
-# teacher's sweep). The complete protocols ask for nothing.
+# teacher's sweep). The complete protocols ask for nothing; YOLO's, in progress, asks for what its fresh seeds miss.
 REMAINING = {
     'bccd_2026-11-27': {(m, f, 3) for m in ('fitnet', 'pkd', 'mgd', 'cwd', 'dfd') for f in (10.0, 1.0)} |
             {(m, 10.0, 3) for m in ('dfd_split', 'dfd_batch', 'dfd_norm')} | {('student', 0.0, 3), ('inherit', 0.0, 3)},
@@ -115,11 +117,16 @@ REMAINING = {
                           ('dfd_split', 0.1, 3), ('dfd_batch', 10.0, 3), ('dfd_norm', 0.01, 3), ('student', 0.0, 3)},
     'bccd': set(),
     'camvid': set(),
+    # the YOLO sweep picked FitNet x10, PKD x1, MGD x10, CWD x1, DFD x10: each fresh seed runs the student alone,
+    # the five picks and the shipped weights (x1) of FitNet, MGD and DFD
+    'bccd_yolo': {(m, f, seed) for seed in (1, 2, 3) for m, f in (
+        ('student', 0.0), ('fitnet', 10.0), ('pkd', 1.0), ('mgd', 10.0), ('cwd', 1.0), ('dfd', 10.0),
+        ('fitnet', 1.0), ('mgd', 1.0), ('dfd', 1.0))},
 }
 
 
 @pytest.mark.parametrize('name', sorted(REMAINING))
-def test_the_protocol_over_the_committed_records_asks_for_seed_3_only(name, tmp_path):
+def test_the_protocol_over_the_committed_records_asks_for_what_they_miss(name, tmp_path):
     shutil.copytree(osp.join(ROOT, 'benchmarks', 'runs', name), tmp_path / 'runs')
     done = {bm.parse_run_name(osp.basename(p)[:-5]) for p in glob.glob(str(tmp_path / 'runs' / '*.json'))}
     bench = preset_benchmark(name, str(tmp_path / 'runs'))
