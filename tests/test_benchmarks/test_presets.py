@@ -39,11 +39,10 @@ RECORDS = {'bccd_2026-11-27': (['--preset', 'bccd', '--name', 'bccd_2026-11-27',
 
 def preset_benchmark(name, records):
     args = tool.parse_args(RECORDS[name][0])
-    preset = RECORDS[name][0][RECORDS[name][0].index('--preset') + 1]
     s = tool.settings(args)
     pair, rows = tool.make_pair(s, args)
     teacher = osp.join(bm.absolute(s['teacher_work_dir']), f'iter_{schedule_length(s["teacher_recipe"])}.pth')
-    assert bm.repo_path(teacher) == TEACHERS[preset]  # the preset's, whatever the records' name
+    assert bm.repo_path(teacher) == TEACHERS[args.preset]  # the preset's, whatever the records' name
     runs = osp.join(ROOT, 'benchmarks', 'runs', name)
     ids = {json.load(open(p))['teacher_id'] for p in glob.glob(osp.join(runs, '*.json'))}
     # the one teacher of the distilled runs (the student alone's records say ''), as teacher.json names it
