@@ -435,10 +435,17 @@ def main(argv: Optional[List[str]] = None) -> None:
     argv_shown = [a for a in (sys.argv[1:] if argv is None else argv) if a != '--report-only']
     command = 'python tools/benchmark.py ' + ' '.join(shlex.quote(a) for a in argv_shown)
     bench: Benchmark
+    description = s.get('description', '')
+    if s.get('schedule'):  # the pair's paragraph names the recipes' schedule, which these runs do not have
+        shipped, unit = shipped_schedule(pair.student)
+        words = 'iterations' if unit == 'i' else 'epochs'
+        description = (description + '\n\n' if description else '') + (
+            f'Schedule: every student here trains {s["schedule"]} {words} (`--schedule {s["schedule"]}`: the '
+            f'recipes\' {shipped} {words}, their learning-rate milestones scaled by the same factor).')
 
     def report() -> str:
         return write_report(bench, teacher_result, command, out_dir, how,
-                            None if args.report_only else time.time() - start, s.get('description', ''))
+                            None if args.report_only else time.time() - start, description)
 
     picks, source = None, ''
     if s.get('picks_from'):

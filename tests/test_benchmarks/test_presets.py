@@ -198,9 +198,8 @@ def test_the_normalised_variant_without_transform_builds_what_it_names(name):
 FRESH_CLONE = {
     'bccd': ([], 'work_dirs/demo/bccd/teacher/iter_1600.pth',
              '| dfd | 10 | alpha=0.00028, beta=0.0001 | 45.97 ± 0.29 (n=3) | - | - |'),
-    # in progress (the protocol restarted on 2026-12-06 with a teacher trained on an AMD EPYC): a run's row
     'bccd_yolo': ([], 'work_dirs/demo/yolo/teacher/iter_1000.pth',
-                  '| pkd_x1_s0 | 45.30 | 77.82 | 1.581 | 1267 | 555 |'),
+                  '| dfd | 10 | alpha=0.00028, beta=0.0001 | 45.07 ± 1.92 (n=3) | - | - |'),
 }
 
 

@@ -915,8 +915,13 @@ def test_compare_schedules_from_the_records_of_each_length(tmp_path, cli, capsys
     assert sorted(p.name for p in (tmp_path / 'w' / 'pair_1200i' / 'runs' / 'pair_1200i').iterdir()) == [
         'dfd_x10_s1.json', 'dfd_x10_s2.json', 'fitnet_x10_s1.json', 'fitnet_x10_s2.json', 'student_s1.json',
         'student_s2.json']
+    # the longer schedule's own tables say how long its students trained (the pair's recipes ship 300 iterations)
+    cli.main(argv + schedule + ['--report-only'])
+    assert ('Schedule: every student here trains 1200 iterations (`--schedule 1200`: the recipes\' 300 iterations, '
+            'their learning-rate milestones scaled by the same factor).') in (work / 'pair_1200i.md').read_text()
     cli.main(argv + ['--report-only', '--compare-schedules', '1200'])
     capsys.readouterr()
+    assert 'Schedule:' not in (tmp_path / 'w' / 'pair' / 'pair.md').read_text()
     text = (tmp_path / 'w' / 'pair' / 'pair_schedules.md').read_text()
     assert '| method | picked factor | 300 iterations | 1200 iterations |' in text
     assert '| dfd | 10 | 38.75 ± 1.06 (n=2) | 45.25 ± 0.35 (n=2) |' in text
