@@ -194,22 +194,31 @@ def test_the_normalised_variant_without_transform_builds_what_it_names(name):
                 assert not torch.allclose(before, after, rtol=1e-2), (loss_name, before, after)
 
 
-# preset -> (the arguments of its committed tables, its teacher, a line of its committed headline)
+# tables -> (their preset, the arguments that wrote them, the teacher, a line of their headline); a schedule study's
+# tables read the records its picks came from too
+SCHEDULE_ROWS = ['inherit', 'fitnet', 'pkd', 'cwd', 'dfd', 'dfd_split']
 FRESH_CLONE = {
-    'bccd': ([], 'work_dirs/demo/bccd/teacher/iter_1600.pth',
+    'bccd': ('bccd', [], 'work_dirs/demo/bccd/teacher/iter_1600.pth',
              '| dfd | 10 | alpha=0.00028, beta=0.0001 | 45.97 ± 0.29 (n=3) | - | - |'),
-    'bccd_yolo': ([], 'work_dirs/demo/yolo/teacher/iter_1000.pth',
+    'bccd_yolo': ('bccd_yolo', [], 'work_dirs/demo/yolo/teacher/iter_1000.pth',
                   '| dfd | 10 | alpha=0.00028, beta=0.0001 | 45.07 ± 1.92 (n=3) | - | - |'),
+    # the schedule study (in progress) and its replication with the first teacher (in progress)
+    'bccd_1200i': ('bccd', ['--schedule', '1200', '--picks-from', 'benchmarks/runs/bccd', '--methods'] + SCHEDULE_ROWS,
+                   'work_dirs/demo/bccd/teacher/iter_1600.pth', '| inherit_s1 | 48.60 | 85.30 | 0.604 | 816 | 770 |'),
+    'bccd_2026-11-27_1200i': ('bccd', ['--name', 'bccd_2026-11-27_1200i', '--schedule', '1200', '--picks-from',
+                                       'benchmarks/runs/bccd_2026-11-27', '--seeds', '0', '1', '2', '--methods'] +
+                              SCHEDULE_ROWS, 'work_dirs/demo/bccd/teacher/iter_1600.pth',
+                              '| inherit_s1 | 49.40 | 85.95 | 0.890 | 811 | 1160 |'),
 }
 
 
 @pytest.mark.parametrize('name', sorted(FRESH_CLONE))
 def test_report_only_on_a_fresh_clone_writes_the_committed_tables(name, tmp_path, monkeypatch, capsys):
     """--report-only needs no trained teacher: in a checkout whose work_dirs holds no teacher (a fresh clone, here a
-    copy of the repository's recipes, configs and the preset's records), the preset's tables are written from the
-    committed records, their teacher named by the records, and match the committed tables but for the command
-    line."""
-    args, checkpoint, line = FRESH_CLONE[name]
+    copy of the repository's recipes, configs and the records, with those the picks came from for a schedule study),
+    the tables are written from the committed records, their teacher named by the records, and match the committed
+    tables but for the command line."""
+    preset, args, checkpoint, line = FRESH_CLONE[name]
     repo = tmp_path / 'repo'
     (repo / 'benchmarks' / 'runs').mkdir(parents=True)
     for folder in ('recipes', 'configs'):
@@ -217,7 +226,11 @@ def test_report_only_on_a_fresh_clone_writes_the_committed_tables(name, tmp_path
     shutil.copytree(osp.join(ROOT, 'benchmarks', 'runs', name), repo / 'benchmarks' / 'runs' / name)
     monkeypatch.setattr(bm, 'REPO', str(repo))
     assert not (repo / 'work_dirs').exists()
-    tool.main(['--preset', osp.join(ROOT, 'benchmarks', 'presets', f'{name}.py'), '--report-only',
+    if '--picks-from' in args:  # the records whose sweep picked the weights, a path from the clone's root
+        source = args[args.index('--picks-from') + 1]
+        shutil.copytree(osp.join(ROOT, source), repo / source)
+    monkeypatch.chdir(repo)  # where its README's commands run
+    tool.main(['--preset', osp.join(ROOT, 'benchmarks', 'presets', f'{preset}.py'), '--report-only',
                '--work-dir', str(tmp_path / 'w')] + args)
     teacher = json.load(open(osp.join(ROOT, 'benchmarks', 'runs', name, bm.TEACHER_RECORD)))
     out = capsys.readouterr().out
