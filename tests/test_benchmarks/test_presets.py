@@ -3,7 +3,9 @@ record's options byte for byte), and the protocol over them asks only for what t
 the BCCD records of the first teacher (gone), read with the preset and ``--name``; ``bccd`` those of the teacher
 retrained on one thread (2026-12-03), a complete protocol (seeds 0-3, dfd_norm_mse included); ``camvid_2026-11-27``
 the CamVid records of its first teacher (gone); ``camvid`` those of its rerun with a teacher retrained on one
-thread on an AMD EPYC (2026-12-06), a complete protocol (seeds 0-3, dfd_norm_mse included)."""
+thread on an AMD EPYC (2026-12-06), a complete protocol (seeds 0-3, dfd_norm_mse included); ``bccd_yolo`` the
+MMYOLO pair's (complete); ``bccd_1200i`` and ``bccd_2026-11-27_1200i`` the schedule study's tables at 1200
+iterations (picks from ``bccd`` and ``bccd_2026-11-27``), which a fresh clone writes again."""
 import glob
 import importlib.util
 import json
