@@ -415,6 +415,8 @@ class Benchmark:
         picks (Mapping[str, float], optional): Row -> factor picked elsewhere (:func:`picks_from_records`: another
             schedule's sweep): no sweep here, every weighted row runs at its pick over the fresh seeds only.
         picks_source (str): Where ``picks`` come from, for the tables.
+        checkpoint_every (int): Each run saves a checkpoint this often, in its loop's unit, and an interrupted
+            run goes on from its last one (0: the recipe's own checkpoints); not part of a run's options.
     """
 
     def __init__(self, pair: Pair, rows: Optional[Sequence[str]] = None, seeds: Sequence[int] = SEEDS,
@@ -423,8 +425,9 @@ class Benchmark:
                  records: str = '', executor: Any = None, metric: Optional[Metric] = None,
                  env: Optional[Mapping[str, str]] = None, processes: int = 1, reference: str = REFERENCE,
                  on_result: Optional[Callable[[], None]] = None, picks: Optional[Mapping[str, float]] = None,
-                 picks_source: str = '') -> None:
+                 picks_source: str = '', checkpoint_every: int = 0) -> None:
         self.pair = pair
+        self.checkpoint_every = checkpoint_every
         self.rows = list(rows) if rows else pair.rows()
         unknown = [r for r in self.rows if r not in pair.rows()]
         if unknown:
@@ -506,7 +509,8 @@ class Benchmark:
         return RunSpec(name=run_name(run), recipe=self.recipe(run), options=self.options(run),
                        work_dir=osp.join(self.work, run_name(run)), record=self.record_path(run),
                        teacher_id=self._teacher_id(run), metric=self.metric.key, scale=self.metric.scale,
-                       extra=dict(self.metric.extra), env=dict(self.env), processes=self.processes)
+                       extra=dict(self.metric.extra), env=dict(self.env), processes=self.processes,
+                       checkpoint_every=self.checkpoint_every)
 
     def _finished(self, run: Run, record: Dict) -> None:
         record = dict(record, options=self.options(run), teacher_id=self._teacher_id(run))

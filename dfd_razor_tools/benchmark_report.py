@@ -115,16 +115,25 @@ def runs_table(bench: Benchmark) -> List[str]:
         lines.append(f'| {run_name(run)} | {r["metric"]:.2f} | ' +
                      ''.join(f'{r.get("extra", {}).get(k, 0):.2f} | ' for k in extra) +
                      f'{d.get("seconds_per_iter", float("nan")):.3f} | {r.get("peak_rss_mib", float("nan")):.0f} | '
-                     f'{r.get("seconds", float("nan")):.0f} |')
+                     f'{r.get("seconds", float("nan")):.0f}' +
+                     (f' (after {r["resumed_from"]})' if r.get('resumed_from') else '') + ' |')
     return lines
 
 
 def cost_line(bench: Benchmark) -> str:
-    walls = [r['seconds'] for r in bench.records.values() if r.get('status') == 'ok' and 'seconds' in r]
-    if not walls:
+    """The finished runs' wall times. A run that went on from an interrupted one's checkpoint (``resumed_from``)
+    measured only the part after it: it is counted, and left out of the sum and the mean."""
+    finished = [r for r in bench.records.values() if r.get('status') == 'ok' and 'seconds' in r]
+    walls = [r['seconds'] for r in finished if not r.get('resumed_from')]
+    if not finished:
         return 'No finished run yet.'
-    return (f'{len(walls)} finished runs; their wall times sum to {sum(walls) / 3600:.1f} h, '
-            f'{statistics.mean(walls) / 60:.1f} min per run on average.')
+    resumed = len(finished) - len(walls)
+    whose = (f'{resumed} went on from an interrupted run\'s checkpoint and measured only the part after it; the '
+             'others\'' if resumed else 'their')
+    return f'{len(finished)} finished runs; ' + (
+        f'{whose} wall times sum to {sum(walls) / 3600:.1f} h, {statistics.mean(walls) / 60:.1f} min per run on '
+        'average.' if walls else f'{resumed} went on from an interrupted run\'s checkpoint (no wall time of a '
+        'whole run).')
 
 
 def cpu_line(bench: Benchmark) -> str:

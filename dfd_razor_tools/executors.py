@@ -42,6 +42,8 @@ class RunSpec:
         metric, scale, extra: The headline metric's key and factor to percent; further metrics (key -> factor).
         env: Environment added to the run's (``DFD_DATA_ROOT``).
         processes: Training processes (> 1: tools/dist_train.sh, one per GPU).
+        checkpoint_every: A checkpoint every this many iterations (epochs), so that an interrupted run goes on
+            from its last one (0: the recipe's own checkpoints); see :func:`dfd_razor_tools.run.train_recipe`.
     """
     name: str
     recipe: str
@@ -54,6 +56,7 @@ class RunSpec:
     extra: Dict[str, float] = field(default_factory=dict)
     env: Dict[str, str] = field(default_factory=dict)
     processes: int = 1
+    checkpoint_every: int = 0
 
 
 def write_record(path: str, record: Mapping) -> None:
@@ -86,8 +89,10 @@ def perform(spec: RunSpec, env: Optional[Mapping[str, str]] = None) -> Dict:
     record: Dict[str, Any] = dict(recipe=spec.recipe, log=_shown(osp.join(spec.work_dir, 'train.log')))
     try:
         result = run_recipe(spec.recipe, spec.work_dir, spec.options, env=full_env, processes=spec.processes,
-                            reuse_training=True)
+                            reuse_training=True, checkpoint_every=spec.checkpoint_every)
         metrics = result.metrics
+        if result.resumed_from:  # its train_seconds are the part after that checkpoint
+            record['resumed_from'] = result.resumed_from
         record.update(peak_rss_mib=result.peak_rss_mib, train_seconds=result.train_seconds, status='ok',
                       metric=read_metric(result.metrics_file, spec.metric, spec.scale),
                       extra={k: metrics.get(k, 0.0) * s for k, s in spec.extra.items()},
@@ -107,13 +112,14 @@ def perform(spec: RunSpec, env: Optional[Mapping[str, str]] = None) -> Dict:
 def diagnostics(work_dir: str) -> Dict:
     """Distill terms (weighted, as logged), the distill/task loss ratio and DFD's HD fractions at the first,
     middle and last logged training iterations, and the median seconds per iteration, from the run's
-    scalars.json."""
-    rows = []
-    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
-        rows += [r for r in map(json.loads, open(path)) if 'loss' in r and 'iter' in r]
-    if not rows:
+    scalars.json files (one per training of the work dir, in the order they ran: where an interrupted training
+    and the one that went on from its checkpoint, or trained again, both logged an iteration, the later counts)."""
+    by_iter: Dict[int, Dict] = {}
+    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):  # timestamped: in order
+        by_iter.update((r['iter'], r) for r in map(json.loads, open(path)) if 'loss' in r and 'iter' in r)
+    if not by_iter:
         return {}
-    rows.sort(key=lambda r: r['iter'])
+    rows = [by_iter[i] for i in sorted(by_iter)]
     picks = {'first': rows[0], 'middle': rows[len(rows) // 2], 'last': rows[-1]}
     out: Dict[str, Any] = {}
     for where, r in picks.items():

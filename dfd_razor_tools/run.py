@@ -96,7 +96,8 @@ class RecipeRun:
 
     ``peak_rss_mib`` is the training process's peak resident memory (NaN when ``call`` ran the commands or the
     training was reused); ``trained`` is False when a finished training with the same recipe and options was
-    reused (``reuse_training``).
+    reused (``reuse_training``); ``resumed_from`` names the checkpoint an interrupted training of the same recipe
+    and options went on from ('' when it trained from the start), and ``train_seconds`` is then the part after it.
     """
     recipe: str
     checkpoint: str
@@ -108,6 +109,7 @@ class RecipeRun:
     train_log: str
     test_log: str
     trained: bool
+    resumed_from: str = ''
 
 
 def train_command(recipe: str, work_dir: str, options: Sequence[str] = (), processes: int = 1,
@@ -195,39 +197,71 @@ def _environment(env: Optional[Mapping[str, str]], processes: int) -> Dict[str, 
     return full
 
 
+def checkpoint_options(every: int) -> List[str]:
+    """``--cfg-options`` that save a checkpoint every ``every`` iterations (epochs, in an epoch-based loop) and
+    keep only the latest, so that an interrupted training can go on from it (``[]`` for 0: the recipe's own)."""
+    if every < 0:
+        raise ValueError(f'checkpoint interval {every}: must be >= 0 (0: the recipe\'s own)')
+    return [f'default_hooks.checkpoint.interval={every}', 'default_hooks.checkpoint.max_keep_ckpts=1'] if every else []
+
+
+def _identity_in(path: str) -> Optional[Dict]:
+    return json.load(open(path)).get('identity') if osp.isfile(path) else None
+
+
 def train_recipe(recipe: str, work_dir: str, options: Sequence[str] = (), env: Optional[Mapping[str, str]] = None,
                  processes: int = 1, log: Optional[str] = None, call: Optional[Call] = None,
-                 reuse_training: bool = False) -> Tuple[str, float, float, bool]:
+                 reuse_training: bool = False, checkpoint_every: int = 0
+                 ) -> Tuple[str, float, float, bool, str]:
     """Train ``recipe`` into ``work_dir`` with ``--cfg-options`` ``options``.
+
+    Every training writes its recipe and options to ``<work_dir>/training_with.json`` before it starts and to
+    ``trained_with.json`` when it has finished. With ``reuse_training`` both are read: a finished training of the
+    same recipe and options is reused, and an interrupted one (a stopped tool, a killed Slurm job, a session's end)
+    goes on from its last checkpoint (``tools/train.py --resume``, which restores weights, optimizer, scheduler and
+    the data order: ``tests/test_tools/test_train_test.py::test_resume_is_exact``). A work dir that holds a
+    training with other options is trained again from the start.
 
     Args:
         recipe (str): The recipe (absolute, or relative to the repository).
         work_dir (str): Its work dir.
-        options (Sequence[str]): ``key=value`` overrides.
+        options (Sequence[str]): ``key=value`` overrides; they identify the training.
         env (Mapping[str, str], optional): The environment of the command (default: this process's).
         processes (int): Training processes (> 1: ``tools/dist_train.sh``).
         log (str, optional): The log file (default ``<work_dir>/train.log``).
         call (Call, optional): Runs the command instead of :func:`run_logged`.
-        reuse_training (bool): Skip the training when ``work_dir`` holds a finished one of the same recipe and
-            options (``trained_with.json``, written after each training): a run whose evaluation failed or was
-            interrupted is evaluated again without training again.
+        reuse_training (bool): Reuse a finished training, resume an interrupted one (see above).
+        checkpoint_every (int): Save a checkpoint every this many iterations (epochs, in an epoch-based loop),
+            keeping the latest only (:func:`checkpoint_options`), so that an interrupted training loses at most
+            that many; 0: the recipe's own checkpoints. Not part of the training's identity: saving changes no
+            weight.
 
     Returns:
-        tuple: The last checkpoint, the training seconds, the peak resident memory (MiB), whether it trained.
+        tuple: The last checkpoint, the training seconds, the peak resident memory (MiB), whether it trained,
+        the checkpoint it resumed from ('' when none).
 
     Raises:
         RunFailed: The training exited non-zero, or wrote no checkpoint.
     """
     log = log or osp.join(work_dir, 'train.log')
-    marker = osp.join(work_dir, 'trained_with.json')
+    marker, started = osp.join(work_dir, 'trained_with.json'), osp.join(work_dir, 'training_with.json')
     identity = dict(recipe=recipe, options=list(options))
-    if reuse_training and osp.isfile(marker) and last_checkpoint(work_dir):
-        done = json.load(open(marker))
-        if done.get('identity') == identity:
-            return last_checkpoint(work_dir), done['seconds'], done['peak_rss_mib'], False
+    resume_from = ''
+    if reuse_training and last_checkpoint(work_dir):
+        if _identity_in(marker) == identity:
+            done = json.load(open(marker))
+            return (last_checkpoint(work_dir), done['seconds'], done['peak_rss_mib'], False,
+                    done.get('resumed_from', ''))
+        if _identity_in(started) == identity:
+            resume_from = last_checkpoint(work_dir)
     os.makedirs(work_dir, exist_ok=True)
+    if osp.isfile(marker):  # another training's: this one has not finished
+        os.remove(marker)
+    with open(started, 'w') as f:
+        json.dump(dict(identity=identity), f)
     start = time.time()
-    command = train_command(recipe, work_dir, options, processes)
+    command = train_command(recipe, work_dir, list(options) + checkpoint_options(checkpoint_every), processes,
+                            resume=bool(resume_from))
     full_env = _environment(env, processes)
     if call is None:
         rss = run_logged('train', command, log, full_env)
@@ -239,8 +273,9 @@ def train_recipe(recipe: str, work_dir: str, options: Sequence[str] = (), env: O
     if not checkpoint:
         raise RunFailed('train', 0, log)
     with open(marker, 'w') as f:
-        json.dump(dict(identity=identity, seconds=seconds, peak_rss_mib=rss), f)
-    return checkpoint, seconds, rss, True
+        json.dump(dict(identity=identity, seconds=seconds, peak_rss_mib=rss,
+                       resumed_from=osp.basename(resume_from)), f)
+    return checkpoint, seconds, rss, True, osp.basename(resume_from)
 
 
 def test_recipe(recipe: str, checkpoint: str, work_dir: str, options: Sequence[str] = (),
@@ -269,7 +304,8 @@ def test_recipe(recipe: str, checkpoint: str, work_dir: str, options: Sequence[s
 def run_recipe(recipe: str, work_dir: str, options: Sequence[str] = (), env: Optional[Mapping[str, str]] = None,
                processes: int = 1, call: Optional[Call] = None, reuse_training: bool = False,
                train_log: Optional[str] = None, test_log: Optional[str] = None,
-               test_work_dir: Optional[str] = None, metrics_file: Optional[str] = None) -> RecipeRun:
+               test_work_dir: Optional[str] = None, metrics_file: Optional[str] = None,
+               checkpoint_every: int = 0) -> RecipeRun:
     """Train ``recipe``, then test its last checkpoint with the same options, then read the metrics.
 
     The evaluation gets the training's options too: they build the same model (an option may drop a connector)
@@ -279,14 +315,15 @@ def run_recipe(recipe: str, work_dir: str, options: Sequence[str] = (), env: Opt
     Raises:
         RunFailed: A step failed; its message names the step's log.
     """
-    checkpoint, train_seconds, rss, trained = train_recipe(recipe, work_dir, options, env, processes, train_log,
-                                                           call, reuse_training)
+    checkpoint, train_seconds, rss, trained, resumed_from = train_recipe(
+        recipe, work_dir, options, env, processes, train_log, call, reuse_training, checkpoint_every)
     test_log = test_log or osp.join(work_dir, 'test.log')
     metrics, metrics_file, test_seconds = test_recipe(recipe, checkpoint, test_work_dir or work_dir, options, env,
                                                       metrics_file, test_log, call)
     return RecipeRun(recipe=recipe, checkpoint=checkpoint, metrics=metrics, metrics_file=metrics_file,
                      train_seconds=train_seconds, test_seconds=test_seconds, peak_rss_mib=rss,
-                     train_log=train_log or osp.join(work_dir, 'train.log'), test_log=test_log, trained=trained)
+                     train_log=train_log or osp.join(work_dir, 'train.log'), test_log=test_log, trained=trained,
+                     resumed_from=resumed_from)
 
 
 class MetricMissing(KeyError):

@@ -93,6 +93,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                      '0 for CPU jobs)')
     run.add_argument('--threads-per-run', type=int, help='OMP_NUM_THREADS of each run on a CPU machine (default: '
                      '$OMP_NUM_THREADS, else the cores shared out)')
+    run.add_argument('--checkpoint-every', type=int, metavar='N',
+                     help='each run saves a checkpoint every N iterations (epochs, for an epoch-based student) and '
+                     'keeps the latest, so that a run cut short (Ctrl-C, a Slurm time limit, a lost machine) goes '
+                     'on from it at the next invocation (default: a quarter of the student\'s schedule; 0: only '
+                     'the recipe\'s own checkpoints)')
     run.add_argument('--partition', help='slurm: the partition')
     run.add_argument('--cpus-per-run', type=int, default=4, help='slurm: CPUs of each job')
     run.add_argument('--time-min', type=int, default=120, help='slurm: time limit of each job, minutes')
@@ -176,6 +181,16 @@ def make_pair(s: Dict[str, Any], args: argparse.Namespace) -> Tuple[Pair, Option
         raise BenchmarkError(f'--methods inherit: the FitNet recipe of {s["folder"]} initialises nothing from the '
                              'teacher (model.inherit_from_teacher), so inherit would be the student alone')
     return pair, rows
+
+
+def checkpoint_interval(given: Optional[int], length: int) -> int:
+    """--checkpoint-every: as given (0: the recipe's own checkpoints), else a quarter of the student's schedule
+    ``length`` (rounded up), so that a run cut short loses at most a quarter of its training."""
+    if given is None:
+        return max(1, -(-length // 4))
+    if given < 0:
+        raise BenchmarkError(f'--checkpoint-every {given}: must be >= 0 (0: only the recipe\'s own checkpoints)')
+    return given
 
 
 def shipped_schedule(student: str) -> Tuple[int, str]:
@@ -454,7 +469,9 @@ def main(argv: Optional[List[str]] = None) -> None:
                                    s['max_extend'], teacher_id)
     bench = Benchmark(pair, rows, s['seeds'], s['factors'], s['max_extend'], base, repo_path(teacher), teacher_id,
                       work, records, executor, metric, env, max(1, args.gpus_per_run),
-                      s['reference'], on_result=report, picks=picks, picks_source=source)
+                      s['reference'], on_result=report, picks=picks, picks_source=source,
+                      checkpoint_every=checkpoint_interval(args.checkpoint_every, s.get('schedule') or
+                                                           shipped_schedule(pair.student)[0]))
     if args.report_only:
         bench.load_finished()
         if not bench.records:

@@ -390,6 +390,18 @@ def test_headline_fresh_seeds_paired_differences_and_verdicts(pair, tmp_path):
     assert (tmp_path / 'bccd_diagnostics.md').exists()
 
 
+def test_a_resumed_run_is_counted_but_not_timed(pair, tmp_path):
+    """A run that went on from an interrupted run's checkpoint measured only the part after it: its wall shows
+    where it went on from, and the cost line counts it but leaves it out of the sum and the mean."""
+    bench = finished(pair, tmp_path)
+    bench.records[('dfd', 10.0, 1)].update(seconds=100.0, resumed_from='iter_600.pth')
+    assert report.runs_table(bench)[2:][[report.run_name(r) for r in sorted(bench.records)].index('dfd_x10_s1')] == \
+        '| dfd_x10_s1 | 46.30 | nan | 800 | 100 (after iter_600.pth) |'
+    assert report.cost_line(bench) == ('43 finished runs; 1 went on from an interrupted run\'s checkpoint and '
+                                       'measured only the part after it; the others\' wall times sum to 3.5 h, '
+                                       '5.0 min per run on average.')  # 42 x 300 s
+
+
 def test_the_report_says_which_cpus_made_the_runs(pair, tmp_path):
     """A seeded run gives other numbers on another CPU (benchmarks/README.md), so the tables count each CPU's runs
     and say so when there are several; records older than the ``cpu`` field count as not recorded."""
@@ -435,6 +447,21 @@ def test_diagnostics_from_a_scalars_file(tmp_path):
     assert d['first']['task'] == {'loss_cls': 1.0, 'loss_bbox': 1.0}
     assert d['middle']['hd_fraction'] == {'stat_dfd_fpn0_hd_fraction': 0.3}
     assert d['seconds_per_iter'] == pytest.approx(3.5)  # median of 2.5, 3.5, 4.5 (the first is warm-up)
+
+
+def test_diagnostics_of_a_resumed_run_count_each_iteration_once(tmp_path):
+    """An interrupted training logged iterations 1-3 and saved at 2; the one that went on from that checkpoint
+    logged 3-4 again in a later folder: iteration 3 is the later one's, and no iteration counts twice."""
+    def write(folder, iters, time):
+        vis = tmp_path / folder / 'vis_data'
+        vis.mkdir(parents=True)
+        (vis / 'scalars.json').write_text('\n'.join(json.dumps(dict(iter=i, loss=2.0, loss_cls=1.0, loss_bbox=1.0,
+                                                                    time=time)) for i in iters))
+    write('20260101_000000', (1, 2, 3), 1.0)
+    write('20260101_010000', (3, 4), 5.0)
+    d = ex.diagnostics(str(tmp_path))
+    assert (d['first']['iter'], d['middle']['iter'], d['last']['iter']) == (1, 3, 4)  # of 1, 2, 3, 4
+    assert d['seconds_per_iter'] == 5.0  # median of 1.0 (iter 2), 5.0 (3), 5.0 (4): iteration 3 is the later run's
 
 
 def test_weights_sha256_ignores_metadata(tmp_path):
@@ -634,6 +661,19 @@ def test_another_schedule_has_its_own_tables_and_records(cli, tmp_path):
         args = cli.parse_args(argv)
         pair, _ = cli.make_pair(cli.settings(args), args)
         assert pair.name == name, argv
+
+
+def test_runs_checkpoint_a_quarter_of_their_schedule_by_default(cli, pair, tmp_path):
+    """--checkpoint-every: a quarter of the student's schedule (rounded up) unless given; 0 keeps the recipe's own;
+    each run's spec carries it, outside its options (which identify the run's record)."""
+    assert [cli.checkpoint_interval(None, n) for n in (1200, 300, 2, 1)] == [300, 75, 1, 1]
+    assert cli.checkpoint_interval(0, 1200) == 0 and cli.checkpoint_interval(50, 1200) == 50
+    with pytest.raises(bm.BenchmarkError, match='--checkpoint-every -1: must be >= 0'):
+        cli.checkpoint_interval(-1, 1200)
+    bench = bm.Benchmark(pair, ['dfd'], [0, 1], [1.0], 0, ['randomness.deterministic=True'], 't.pth', 'abc',
+                         str(tmp_path / 'w'), str(tmp_path / 'r'), checkpoint_every=75)
+    spec = bench.spec(('dfd', 1.0, 1))
+    assert spec.checkpoint_every == 75 and not any('checkpoint' in o for o in spec.options)
 
 
 def write_pair(folder):
