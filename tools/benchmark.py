@@ -434,6 +434,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     # --report-only on a machine that has not trained the preset's teacher: the records say which teacher they had
     teacher_id = weights_sha256(teacher) if osp.isfile(teacher) or not args.report_only else ''
     records = osp.join(out_dir, 'runs', name)
+    if s.get('picks_from') and osp.realpath(folder_path(s['picks_from'], False)) == osp.realpath(records):
+        raise BenchmarkError(f'--picks-from {s["picks_from"]}: the records of this invocation go to that very folder '
+                             f'({repo_path(records)}), where they would replace the sweep they pick from; give '
+                             '--name another name')
     if args.report_only:
         current = teacher_id
         teacher_id, teacher_result = report_teacher(records, teacher, teacher_id)

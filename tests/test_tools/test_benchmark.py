@@ -770,6 +770,11 @@ def test_tool_errors_name_what_is_wrong(tmp_path, cli):
     runs = tmp_path / 'w' / 'pair' / 'runs' / 'pair'
     runs.mkdir(parents=True)
     (runs / 'dfd_x1_s0.json').write_text(json.dumps(dict(status='ok', options=[], teacher_id='0123456789abcdef')))
+    with pytest.raises(bm.BenchmarkError) as error:  # --name pointing a schedule study at the sweep it picks from
+        cli.main([folder, '--metric', 'mIoU', '--teacher', str(tmp_path / 't.pth'), '--schedule', '3', '--name',
+                  'pair', '--picks-from', str(runs)] + work)
+    assert str(error.value) == (f'--picks-from {runs}: the records of this invocation go to that very folder ({runs}), '
+                                'where they would replace the sweep they pick from; give --name another name')
     with pytest.raises(bm.BenchmarkError, match=r'records of another teacher \(1 with 0123456789ab\.\.\.\); this '
                        r'one .* would be reused\. Give the teacher .* --new-teacher to run them again'):
         cli.main([folder, '--metric', 'mIoU', '--teacher', str(tmp_path / 't.pth')] + work)
