@@ -46,10 +46,15 @@ def schedule_tables(lengths: Lengths, unit: str) -> List[str]:
     ref = first.reference
     head = ' | '.join(f'{n} {unit}' for n, _ in lengths)
     lines = [f'| method | picked factor | {head} |', '| --- ' * (2 + len(lengths)) + '|']
+    missing = False
     for row in first.rows:
         picked = '-' if row in CONTROLS else f'{first.picked(row):g}' if first.picked(row) is not None else '-'
-        lines.append(f'| {row} | {picked} | ' + ' | '.join(mean_std(list(row_values(b, row).values()))
-                                                            for _, b in lengths) + ' |')
+        cells = [mean_std(list(row_values(b, row).values())) if row_values(b, row) or i == 0 else '-'
+                 for i, (_, b) in enumerate(lengths)]
+        missing = missing or '-' in cells
+        lines.append(f'| {row} | {picked} | ' + ' | '.join(cells) + ' |')
+    if missing:  # a longer schedule may run only some rows (the reference and the best other one)
+        lines += ['', '-: no record of the row at that length.']
     lines += ['', f'| length | best other method (by mean) | {ref} - best, per seed | verdict |',
               '| --- | --- | --- | --- |']
     for n, bench in lengths:

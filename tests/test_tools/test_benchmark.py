@@ -942,7 +942,7 @@ def test_compare_schedules_from_the_records_of_each_length(tmp_path, cli, capsys
     class Perform:
         def __call__(self, spec, env=None):
             row, factor, seed = bm.parse_run_name(spec.name)
-            length = 1200 if 'train_cfg.max_iters=1200' in spec.options else 300
+            length = next((n for n in (1200, 2400) if f'train_cfg.max_iters={n}' in spec.options), 300)
             value = 30.0 + factor if seed == 0 else values[(row, length)][seed]  # the sweep picks x10 for both
             return dict(status='ok', metric=value, extra={}, seconds=1, diagnostics={})
 
@@ -977,6 +977,25 @@ def test_compare_schedules_from_the_records_of_each_length(tmp_path, cli, capsys
     assert (tmp_path / 'w' / 'pair' / 'pair_schedules.png').read_bytes()[:4] == b'\x89PNG'
     with pytest.raises(bm.BenchmarkError, match=r'--compare-schedules: no record in .*pair_2400i matches'):
         cli.main(argv + ['--report-only', '--compare-schedules', '2400'])
+    # 2400 iterations for DFD and the best other method only: the student's cell there is '-', not a value
+    values.update({('fitnet', 2400): {1: 46.0, 2: 46.5}, ('dfd', 2400): {1: 47.0, 2: 46.0}})
+    args = cli.parse_args(argv + ['--schedule', '2400', '--picks-from', str(tmp_path / 'w' / 'pair' / 'runs' / 'pair'),
+                                  '--methods', 'fitnet', 'dfd'])
+    s = cli.settings(args)
+    pair, rows = cli.make_pair(s, args)
+    work = tmp_path / 'w' / pair.name
+    bm.Benchmark(pair, rows, s['seeds'], s['factors'], 0, bm.schedule_options(pair.student, 2400),
+                 bm.repo_path(str(teacher)), tid, str(work), str(work / 'runs' / pair.name),
+                 ex.LocalExecutor(jobs=1, devices=[], threads_per_run=1, perform=Perform()),
+                 bm.Metric('coco/bbox_mAP', 100),
+                 picks=bm.picks_from_records(s['picks_from'], rows, 0, s['factors'], 0, tid)).protocol()
+    cli.main(argv + ['--report-only', '--compare-schedules', '1200', '2400'])
+    capsys.readouterr()
+    text = (tmp_path / 'w' / 'pair' / 'pair_schedules.md').read_text()
+    assert '| dfd | 10 | 38.75 ± 1.06 (n=2) | 45.25 ± 0.35 (n=2) | 46.50 ± 0.71 (n=2) |' in text
+    assert '| student | - | 10.50 ± 0.71 (n=2) | 20.50 ± 0.71 (n=2) | - |' in text
+    assert '-: no record of the row at that length.' in text
+    assert '| 2400 iterations | fitnet | +0.25 (-0.50 to +1.00) | within the spread |' in text
     with pytest.raises(bm.BenchmarkError, match=r'--compare-schedules N \.\.\.: with --report-only'):
         cli.main(argv + ['--compare-schedules', '1200'])
 
