@@ -3,8 +3,8 @@ of one pair at several schedule lengths (``tools/benchmark.py --compare-schedule
 
 The shipped schedule's benchmark picks every row's weight on its first seed; each longer one runs the rows at those
 picks (``--picks-from``) over the same fresh seeds. Per length: every row's mean +- std over the fresh seeds, the
-best row other than the reference and the controls (by that mean), and the reference's paired difference to it, seed
-by seed, with its verdict (:func:`dfd_razor_tools.benchmark.verdict`). The chart: metric against length per row, and
+best method other than the reference, the controls and the variants (by that mean), and the reference's paired
+difference to it, seed by seed, with its verdict (:func:`dfd_razor_tools.benchmark.verdict`). The chart: metric against length per row, and
 the reference-minus-best difference (mean, min to max) against length.
 """
 import os
@@ -24,10 +24,11 @@ def row_values(bench: Benchmark, row: str) -> Dict[int, float]:
 
 
 def best_other(bench: Benchmark) -> Optional[str]:
-    """The row with the highest mean over the fresh seeds, other than the reference and the controls (None when no
-    such row has a value); a row with fewer seeds than another still counts by its mean."""
+    """The method with the highest mean over the fresh seeds, other than the reference, the controls and the
+    variants (a method's recipe with fixed options: the reference's own ablations, in the presets), None when no
+    such row has a value; a row with fewer seeds than another still counts by its mean."""
     means = {r: statistics.mean(v.values()) for r in bench.rows
-             if r != bench.reference and r not in CONTROLS and (v := row_values(bench, r))}
+             if r != bench.reference and r not in CONTROLS and not bench.is_variant(r) and (v := row_values(bench, r))}
     return max(means, key=lambda r: (means[r], r)) if means else None
 
 
@@ -119,8 +120,8 @@ def write_schedule_report(lengths: Lengths, out_dir: str, label: str, unit: str,
     lines = [f'# {name}: methods against the student\'s schedule', '',
              f'{label}. Every row at the weight the {lengths[0][0]}-{unit} sweep picked on seed {first.seeds[0]}, the '
              f'same at every length; each mean over the fresh seeds {", ".join(map(str, first.fresh))} (the same for '
-             f'every row and length). The reference is {first.reference}; "best other" is the row other than it and '
-             'the controls with the highest mean at that length, and the difference is paired seed by seed, as mean '
+             f'every row and length). The reference is {first.reference}; "best other" is the method other than it, '
+             'the controls and the variants with the highest mean at that length, and the difference is paired seed by seed, as mean '
              '(min to max), with the verdict of docs/benchmark.md.', ''] + schedule_tables(lengths, unit)
     lines += ['', f'![schedules]({name}_schedules.png)', '',
               'Tables of each length: ' + ', '.join(f'[{b.pair.name}.md]({b.pair.name}.md)' for _, b in lengths) +

@@ -183,6 +183,19 @@ def make_pair(s: Dict[str, Any], args: argparse.Namespace) -> Tuple[Pair, Option
     return pair, rows
 
 
+def tables_argv(argv: List[str]) -> List[str]:
+    """The arguments the benchmark's own tables name: without ``--compare-schedules N ...``, which writes another
+    report (the schedules one names it), so that a comparison leaves the tables it reads as they were."""
+    out, skipping = [], False
+    for a in argv:
+        if a == '--compare-schedules' or a.startswith('--compare-schedules='):
+            skipping = a == '--compare-schedules'
+        elif not (skipping and a.isdigit()):
+            skipping = False
+            out.append(a)
+    return out
+
+
 def checkpoint_interval(given: Optional[int], length: int) -> int:
     """--checkpoint-every: as given (0: the recipe's own checkpoints), else a quarter of the student's schedule
     ``length`` (rounded up), so that a run cut short loses at most a quarter of its training."""
@@ -453,6 +466,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     how = executor.describe() if executor else ''
     argv_shown = [a for a in (sys.argv[1:] if argv is None else argv) if a != '--report-only']
     command = 'python tools/benchmark.py ' + ' '.join(shlex.quote(a) for a in argv_shown)
+    table_command = 'python tools/benchmark.py ' + ' '.join(shlex.quote(a) for a in tables_argv(argv_shown))
     bench: Benchmark
     description = s.get('description', '')
     if s.get('schedule'):  # the pair's paragraph names the recipes' schedule, which these runs do not have
@@ -463,7 +477,7 @@ def main(argv: Optional[List[str]] = None) -> None:
             f'recipes\' {shipped} {words}, their learning-rate milestones scaled by the same factor).')
 
     def report() -> str:
-        return write_report(bench, teacher_result, command, out_dir, how,
+        return write_report(bench, teacher_result, table_command, out_dir, how,
                             None if args.report_only else time.time() - start, description)
 
     picks, source = None, ''

@@ -390,6 +390,21 @@ def test_headline_fresh_seeds_paired_differences_and_verdicts(pair, tmp_path):
     assert (tmp_path / 'bccd_diagnostics.md').exists()
 
 
+def test_the_best_other_method_of_a_schedule_table_is_no_variant_of_the_reference(pair, tmp_path):
+    """DFD's ablations (variants) and the controls are not the method it is compared with; a variant with the
+    highest mean is passed over for the best method (values written here)."""
+    from dfd_razor_tools import schedule_report
+    bench = make(tmp_path, pair, None, rows=['inherit', 'fitnet', 'cwd', 'dfd', 'dfd_split'], seeds=(0, 1, 2))
+    bench.picks = {'fitnet': 10.0, 'cwd': 10.0, 'dfd': 10.0, 'dfd_split': 10.0}
+    values = {'inherit': (60.0, 61.0), 'fitnet': (47.0, 48.0), 'cwd': (47.5, 47.0), 'dfd': (47.0, 47.4),
+              'dfd_split': (50.0, 50.0)}
+    bench.records = {(row, 0.0 if row == 'inherit' else 10.0, seed): dict(status='ok', metric=v[seed - 1])
+                     for row, v in values.items() for seed in (1, 2)}
+    assert schedule_report.best_other(bench) == 'fitnet'  # 47.50 > cwd 47.25; dfd_split 50.00 and inherit skipped
+    best, diffs, word = schedule_report.reference_gap(bench)
+    assert (best, diffs, word) == ('fitnet', pytest.approx({1: 0.0, 2: -0.6}), 'within the spread')
+
+
 def test_a_resumed_run_is_counted_but_not_timed(pair, tmp_path):
     """A run that went on from an interrupted run's checkpoint measured only the part after it: its wall shows
     where it went on from, and the cost line counts it but leaves it out of the sum and the mean."""
@@ -964,9 +979,14 @@ def test_compare_schedules_from_the_records_of_each_length(tmp_path, cli, capsys
     cli.main(argv + schedule + ['--report-only'])
     assert ('Schedule: every student here trains 1200 iterations (`--schedule 1200`: the recipes\' 300 iterations, '
             'their learning-rate milestones scaled by the same factor).') in (work / 'pair_1200i.md').read_text()
+    cli.main(argv + ['--report-only'])
+    before = (tmp_path / 'w' / 'pair' / 'pair.md').read_text()
     cli.main(argv + ['--report-only', '--compare-schedules', '1200'])
     capsys.readouterr()
     assert 'Schedule:' not in (tmp_path / 'w' / 'pair' / 'pair.md').read_text()
+    assert (tmp_path / 'w' / 'pair' / 'pair.md').read_text() == before  # its Command: no --compare-schedules
+    assert cli.tables_argv(['a', '--compare-schedules', '1200', '2400', '--jobs', '2', '--compare-schedules=300',
+                            '7']) == ['a', '--jobs', '2', '7']
     text = (tmp_path / 'w' / 'pair' / 'pair_schedules.md').read_text()
     assert '| method | picked factor | 300 iterations | 1200 iterations |' in text
     assert '| dfd | 10 | 38.75 ± 1.06 (n=2) | 45.25 ± 0.35 (n=2) |' in text
