@@ -3,7 +3,10 @@ import glob
 import json
 import os
 import os.path as osp
+import threading
+import time
 
+import pytest
 import torch
 
 from tools_helpers import DATA, DEMO, ROOT, SHORT, run
@@ -152,3 +155,48 @@ def test_teacher_val_reports_teacher_metrics_beside_the_students(tmp_path):
                 '--teacher-val', '--work-dir', str(tmp_path / 'x')], check=False)
     out = proc.stderr + proc.stdout
     assert proc.returncode == 2 and '--teacher-val' in out and 'has no teacher' in out
+
+
+@pytest.mark.slow
+def test_a_benchmark_run_stopped_mid_training_goes_on_from_its_checkpoint(tmp_path, teacher_ckpt, monkeypatch):
+    """What a stopped benchmark (or a lost session) leaves behind: the run's work dir with the last of its periodic
+    checkpoints. The next invocation's run goes on from it and ends with the weights and metric of a run never
+    stopped."""
+    from dfd_razor_tools import executors
+    from dfd_razor_tools import run as runs
+    monkeypatch.setattr(runs, '_stopping', threading.Event())
+    opts = [o for o in SHORT if 'checkpoint' not in o] + ['train_cfg.max_iters=8', f'model.teacher_ckpt={teacher_ckpt}']
+
+    def spec(name):
+        return executors.RunSpec(name=name, recipe=DEMO, options=opts, work_dir=str(tmp_path / name),
+                                 record=str(tmp_path / 'runs' / f'{name}.json'), metric='coco/bbox_mAP', scale=100.0,
+                                 env={'DFD_DATA_ROOT': DATA, 'OMP_NUM_THREADS': '1'}, checkpoint_every=2)
+
+    straight = executors.perform(spec('straight'))
+    assert straight['status'] == 'ok' and 'resumed_from' not in straight
+    stopped, raised = spec('stopped'), []
+
+    def first_try():
+        try:
+            executors.perform(stopped)
+        except BaseException as e:  # noqa: BLE001  (what it raises is the assertion)
+            raised.append(e)
+
+    thread = threading.Thread(target=first_try)
+    thread.start()
+    end = time.time() + 300
+    while not runs.last_checkpoint(stopped.work_dir) and thread.is_alive() and time.time() < end:
+        time.sleep(0.05)
+    runs.stop_children()  # as SIGTERM to tools/benchmark.py does
+    thread.join(60)
+    assert len(raised) == 1 and isinstance(raised[0], runs.RunStopped), raised
+    cut = osp.basename(runs.last_checkpoint(stopped.work_dir))
+    assert cut in ('iter_2.pth', 'iter_4.pth', 'iter_6.pth') and not osp.exists(stopped.record)
+    monkeypatch.setattr(runs, '_stopping', threading.Event())  # the next invocation
+    again = executors.perform(stopped)
+    assert again['status'] == 'ok' and again['resumed_from'] == cut
+    assert again['metric'] == straight['metric']
+    sa, sb = state(str(tmp_path / 'straight' / 'iter_8.pth')), state(osp.join(stopped.work_dir, 'iter_8.pth'))
+    for k, v in sa['state_dict'].items():
+        assert torch.allclose(v.float(), sb['state_dict'][k].float(), atol=1e-6), k
+    assert sorted(p for p in os.listdir(stopped.work_dir) if p.endswith('.pth')) == ['iter_8.pth']  # the latest only
