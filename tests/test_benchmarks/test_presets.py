@@ -207,7 +207,7 @@ FRESH_CLONE = {
     'bccd_1200i': ('bccd', ['--schedule', '1200', '--picks-from', 'benchmarks/runs/bccd', '--methods'] + SCHEDULE_ROWS,
                    'work_dirs/demo/bccd/teacher/iter_1600.pth', '| inherit_s1 | 48.60 | 85.30 | 0.604 | 816 | 770 |'),
     'bccd_2026-11-27_1200i': ('bccd', ['--name', 'bccd_2026-11-27_1200i', '--schedule', '1200', '--picks-from',
-                                       'benchmarks/runs/bccd_2026-11-27', '--seeds', '0', '1', '2', '--methods'] +
+                                       'benchmarks/runs/bccd_2026-11-27', '--seeds', '0', '1', '2', '3', '--methods'] +
                               SCHEDULE_ROWS, 'work_dirs/demo/bccd/teacher/iter_1600.pth',
                               '| inherit_s1 | 49.40 | 85.95 | 0.890 | 811 | 1160 |'),
 }
