@@ -410,8 +410,8 @@ def test_a_resumed_run_is_counted_but_not_timed(pair, tmp_path):
     where it went on from, and the cost line counts it but leaves it out of the sum and the mean."""
     bench = finished(pair, tmp_path)
     bench.records[('dfd', 10.0, 1)].update(seconds=100.0, resumed_from='iter_600.pth')
-    assert report.runs_table(bench)[2:][[report.run_name(r) for r in sorted(bench.records)].index('dfd_x10_s1')] == \
-        '| dfd_x10_s1 | 46.30 | nan | 800 | 100 (after iter_600.pth) |'
+    assert [ln for ln in report.runs_table(bench) if ln.startswith('| dfd_x10_s1 |')] == [
+        '| dfd_x10_s1 | 46.30 | nan | 800 | 100 (after iter_600.pth) |']
     assert report.cost_line(bench) == ('43 finished runs; 1 went on from an interrupted run\'s checkpoint and '
                                        'measured only the part after it; the others\' wall times sum to 3.5 h, '
                                        '5.0 min per run on average.')  # 42 x 300 s
