@@ -5,7 +5,8 @@ retrained on one thread (2026-12-03), a complete protocol (seeds 0-3, dfd_norm_m
 the CamVid records of its first teacher (gone); ``camvid`` those of its rerun with a teacher retrained on one
 thread on an AMD EPYC (2026-12-06), a complete protocol (seeds 0-3, dfd_norm_mse included); ``bccd_yolo`` the
 MMYOLO pair's (complete); ``bccd_1200i`` and ``bccd_2026-11-27_1200i`` the schedule study's tables at 1200
-iterations (picks from ``bccd`` and ``bccd_2026-11-27``), which a fresh clone writes again."""
+iterations (picks from ``bccd`` and ``bccd_2026-11-27``), which a fresh clone writes again, and so the schedule
+comparisons (``*_schedules.md``) that read them."""
 import glob
 import importlib.util
 import json
@@ -203,7 +204,8 @@ FRESH_CLONE = {
              '| dfd | 10 | alpha=0.00028, beta=0.0001 | 45.97 ± 0.29 (n=3) | - | - |'),
     'bccd_yolo': ('bccd_yolo', [], 'work_dirs/demo/yolo/teacher/iter_1000.pth',
                   '| dfd | 10 | alpha=0.00028, beta=0.0001 | 45.07 ± 1.92 (n=3) | - | - |'),
-    # the schedule study (in progress) and its replication with the first teacher (in progress)
+    # the schedule study (16 of 18 runs: the last two need an Intel Xeon) and its replication with the first teacher
+    # (complete, seeds 1-3)
     'bccd_1200i': ('bccd', ['--schedule', '1200', '--picks-from', 'benchmarks/runs/bccd', '--methods'] + SCHEDULE_ROWS,
                    'work_dirs/demo/bccd/teacher/iter_1600.pth', '| inherit_s1 | 48.60 | 85.30 | 0.604 | 816 | 770 |'),
     'bccd_2026-11-27_1200i': ('bccd', ['--name', 'bccd_2026-11-27_1200i', '--schedule', '1200', '--picks-from',
@@ -213,6 +215,25 @@ FRESH_CLONE = {
 }
 
 
+def fresh_clone(tmp_path, monkeypatch, records):
+    """A checkout whose work_dirs holds no teacher: the repository's recipes and configs and a copy of these records
+    folders (``benchmarks/runs/<name>``), the tool's repository and working directory; its root."""
+    repo = tmp_path / 'repo'
+    (repo / 'benchmarks' / 'runs').mkdir(parents=True)
+    for folder in ('recipes', 'configs'):
+        (repo / folder).symlink_to(osp.join(ROOT, folder))
+    for name in records:
+        shutil.copytree(osp.join(ROOT, 'benchmarks', 'runs', name), repo / 'benchmarks' / 'runs' / name)
+    monkeypatch.setattr(bm, 'REPO', str(repo))
+    monkeypatch.chdir(repo)  # where its README's commands run
+    return repo
+
+
+def table_body(path):
+    """A table's lines up to its command, which names how it was run (--jobs, --report-only, paths)."""
+    return [line.split('Command: ')[0] for line in open(path).read().splitlines()]
+
+
 @pytest.mark.parametrize('name', sorted(FRESH_CLONE))
 def test_report_only_on_a_fresh_clone_writes_the_committed_tables(name, tmp_path, monkeypatch, capsys):
     """--report-only needs no trained teacher: in a checkout whose work_dirs holds no teacher (a fresh clone, here a
@@ -220,17 +241,8 @@ def test_report_only_on_a_fresh_clone_writes_the_committed_tables(name, tmp_path
     the tables are written from the committed records, their teacher named by the records, and match the committed
     tables but for the command line."""
     preset, args, checkpoint, line = FRESH_CLONE[name]
-    repo = tmp_path / 'repo'
-    (repo / 'benchmarks' / 'runs').mkdir(parents=True)
-    for folder in ('recipes', 'configs'):
-        (repo / folder).symlink_to(osp.join(ROOT, folder))
-    shutil.copytree(osp.join(ROOT, 'benchmarks', 'runs', name), repo / 'benchmarks' / 'runs' / name)
-    monkeypatch.setattr(bm, 'REPO', str(repo))
-    assert not (repo / 'work_dirs').exists()
-    if '--picks-from' in args:  # the records whose sweep picked the weights, a path from the clone's root
-        source = args[args.index('--picks-from') + 1]
-        shutil.copytree(osp.join(ROOT, source), repo / source)
-    monkeypatch.chdir(repo)  # where its README's commands run
+    source = [args[args.index('--picks-from') + 1].split('/')[-1]] if '--picks-from' in args else []
+    repo = fresh_clone(tmp_path, monkeypatch, [name] + source)
     tool.main(['--preset', osp.join(ROOT, 'benchmarks', 'presets', f'{preset}.py'), '--report-only',
                '--work-dir', str(tmp_path / 'w')] + args)
     teacher = json.load(open(osp.join(ROOT, 'benchmarks', 'runs', name, bm.TEACHER_RECORD)))
@@ -238,10 +250,36 @@ def test_report_only_on_a_fresh_clone_writes_the_committed_tables(name, tmp_path
     assert (f"--report-only: {checkpoint} is not trained here; the tables are those of "
             f"the records' teacher ({teacher['teacher_id'][:12]}...)") in out
     assert not (repo / 'work_dirs').exists()  # nothing trained
-
-    def body(path):
-        return [line for line in open(path).read().splitlines() if not line.startswith('Command: ')]
-    written, committed = body(repo / 'benchmarks' / f'{name}.md'), body(osp.join(ROOT, 'benchmarks', f'{name}.md'))
+    written, committed = table_body(repo / 'benchmarks' / f'{name}.md'), table_body(
+        osp.join(ROOT, 'benchmarks', f'{name}.md'))
     assert line in written  # not an empty table
     assert f'Teacher (`{checkpoint}`): {teacher["metric"]:.2f}' in '\n'.join(written)
     assert written == committed
+
+
+# schedule tables -> (the arguments that wrote them, the records folders they read: the shipped schedule's first, a
+# line of the table)
+SCHEDULE_TABLES = {
+    'bccd_schedules': (['--preset', 'bccd', '--compare-schedules', '1200'], ['bccd', 'bccd_1200i'],
+                       '| 300 iterations | cwd | -1.37 (-1.80 to -1.00) | loses |'),
+    'bccd_2026-11-27_schedules': (['--preset', 'bccd', '--name', 'bccd_2026-11-27', '--seeds', '0', '1', '2', '3',
+                                   '--methods'] + FIRST_BCCD_ROWS + ['--compare-schedules', '1200'],
+                                  ['bccd_2026-11-27', 'bccd_2026-11-27_1200i'],
+                                  '| 1200 iterations | cwd | -0.07 (-0.40 to +0.20) | within the spread |'),
+}
+
+
+@pytest.mark.parametrize('name', sorted(SCHEDULE_TABLES))
+def test_a_fresh_clone_writes_the_committed_schedule_tables(name, tmp_path, monkeypatch):
+    """The schedule comparisons are written from the committed records of each length alone, in a fresh clone, as
+    committed (but for the command line), chart included."""
+    args, records, line = SCHEDULE_TABLES[name]
+    repo = fresh_clone(tmp_path, monkeypatch, records)
+    args = [osp.join(ROOT, 'benchmarks', 'presets', 'bccd.py') if a == 'bccd' and i and args[i - 1] == '--preset'
+            else a for i, a in enumerate(args)]
+    tool.main(args + ['--report-only', '--work-dir', str(tmp_path / 'w')])
+    assert not (repo / 'work_dirs').exists()  # nothing trained
+    written = table_body(repo / 'benchmarks' / f'{name}.md')
+    assert line in written
+    assert written == table_body(osp.join(ROOT, 'benchmarks', f'{name}.md'))
+    assert (repo / 'benchmarks' / f'{name}.png').read_bytes()[:4] == b'\x89PNG'
