@@ -326,6 +326,37 @@ def check_teacher(records: str, teacher: str, teacher_id: str, accept: bool) -> 
                              'them again')
 
 
+def options_schedule(options: List[str], shipped: int, unit: str) -> int:
+    """The student schedule's length that ``options`` (a run's --cfg-options) train: the last ``train_cfg.max_iters``
+    (``unit`` 'i') or ``train_cfg.max_epochs`` ('e') they set, else the recipe's ``shipped`` length."""
+    key = 'train_cfg.max_iters=' if unit == 'i' else 'train_cfg.max_epochs='
+    length = shipped
+    for option in options:
+        if option.startswith(key):
+            length = int(option[len(key):])
+    return length
+
+
+def check_schedule(records: str, options: List[str], student: str) -> None:
+    """Stop before running into a records folder that holds records of another schedule length: their runs have the
+    names these runs would have, so each would be run again and its record replaced (``--name X --schedule N``
+    where X is the shipped schedule's folder, or the converse)."""
+    shipped, unit = shipped_schedule(student)
+    mine = options_schedule(options, shipped, unit)
+    others: Dict[int, int] = {}
+    for path in glob.glob(osp.join(records, '*.json')):
+        if osp.basename(path) != TEACHER_RECORD:
+            length = options_schedule(json.load(open(path)).get('options', []), shipped, unit)
+            if length != mine:
+                others[length] = others.get(length, 0) + 1
+    if others:
+        words = 'iterations' if unit == 'i' else 'epochs'
+        counts = ', '.join(f'{n} at {length} {words}' for length, n in sorted(others.items()))
+        raise BenchmarkError(f'{repo_path(records)}: records of another schedule ({counts}); these runs train {mine} '
+                             f'{words} and would replace them. Give --name a folder of their own (e.g. '
+                             f'{osp.basename(records.rstrip(os.sep))}_{mine}{unit})')
+
+
 def report_teacher(records: str, teacher: str, teacher_id: str) -> Tuple[str, Dict[str, Any]]:
     """--report-only: the teacher whose records the tables show, and its metrics as recorded (``{}`` if not).
 
@@ -447,6 +478,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     # --report-only on a machine that has not trained the preset's teacher: the records say which teacher they had
     teacher_id = weights_sha256(teacher) if osp.isfile(teacher) or not args.report_only else ''
     records = osp.join(out_dir, 'runs', name)
+    base = (schedule_options(pair.student, s['schedule']) if s.get('schedule') else []) + list(s['cfg_options'])
     if s.get('picks_from') and osp.realpath(folder_path(s['picks_from'], False)) == osp.realpath(records):
         raise BenchmarkError(f'--picks-from {s["picks_from"]}: the records of this invocation go to that very folder '
                              f'({repo_path(records)}), where they would replace the sweep they pick from; give '
@@ -458,10 +490,10 @@ def main(argv: Optional[List[str]] = None) -> None:
             teacher_result = teacher_metrics(s, pair, teacher, teacher_id, metric, full_env, work, records, run=False)
     else:
         check_teacher(records, teacher, teacher_id, args.new_teacher)
+        check_schedule(records, base, pair.student)
         teacher_result = teacher_metrics(s, pair, teacher, teacher_id, metric, full_env, work, records)
     if teacher_result:
         print(f'teacher {metric.key}: {teacher_result["metric"]:.2f}', flush=True)
-    base = (schedule_options(pair.student, s['schedule']) if s.get('schedule') else []) + list(s['cfg_options'])
     executor = None if args.report_only else make_executor(args, work)
     how = executor.describe() if executor else ''
     argv_shown = [a for a in (sys.argv[1:] if argv is None else argv) if a != '--report-only']

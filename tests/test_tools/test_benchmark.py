@@ -806,6 +806,43 @@ def test_tool_errors_name_what_is_wrong(tmp_path, cli):
         cli.main([osp.join(ROOT, 'recipes', 'cpu_demo'), '--metric', 'mIoU'] + work)
 
 
+def test_a_run_never_replaces_the_records_of_another_schedule(tmp_path, cli):
+    """Records of one schedule length in the folder a run of another length writes to (``--name`` of the shipped
+    schedule's folder with --schedule, or the converse) stop the run before anything trains, with the lengths found
+    and a folder of its own to give; records of the same length, however it was set, do not."""
+    import torch
+    folder = str(write_pair(tmp_path / 'pair'))
+    student = osp.join(folder, 'student_retina-r18h_300i_bccd.py')
+    torch.save({'state_dict': {'w': torch.zeros(2)}}, tmp_path / 't.pth')
+    teacher_id = bm.weights_sha256(str(tmp_path / 't.pth'))
+    argv = [folder, '--metric', 'mIoU', '--teacher', str(tmp_path / 't.pth'), '--work-dir', str(tmp_path / 'w')]
+    runs = tmp_path / 'w' / 'pair' / 'runs'
+    (runs / 'pair').mkdir(parents=True)
+    (runs / 'pair' / 'dfd_x1_s0.json').write_text(json.dumps(dict(status='ok', teacher_id=teacher_id,
+                                                                 options=['randomness.seed=0'])))
+    (runs / 'pair' / 'student_s0.json').write_text(json.dumps(dict(status='ok', teacher_id='', options=[])))
+    with pytest.raises(bm.BenchmarkError) as error:
+        cli.main(argv + ['--name', 'pair', '--schedule', '1200'])
+    assert str(error.value) == (f'{runs / "pair"}: records of another schedule (2 at 300 iterations); these runs '
+                                'train 1200 iterations and would replace them. Give --name a folder of their own '
+                                '(e.g. pair_1200i)')
+    longer = tmp_path / 'w' / 'pair_1200i' / 'runs' / 'pair_1200i'  # where --name pair_1200i writes
+    longer.mkdir(parents=True)
+    (longer / 'dfd_x1_s1.json').write_text(json.dumps(dict(
+        status='ok', teacher_id=teacher_id, options=['train_cfg.max_iters=1200', 'randomness.seed=1'])))
+    (longer / 'teacher.json').write_text(json.dumps(dict(teacher_id=teacher_id)))  # no schedule
+    with pytest.raises(bm.BenchmarkError, match=r'pair_1200i: records of another schedule \(1 at 1200 iterations\); '
+                       r'these runs train 300 iterations .* \(e\.g\. pair_1200i_300i\)'):
+        cli.main(argv + ['--name', 'pair_1200i'])
+    # the same length, by --schedule or by --cfg-options (the last max_iters wins), is no other schedule
+    cli.check_schedule(str(longer), cli.schedule_options(student, 1200), student)
+    cli.check_schedule(str(longer), ['train_cfg.max_iters=5', 'train_cfg.max_iters=1200'], student)
+    cli.check_schedule(str(runs / 'pair'), ['randomness.seed=2'], student)
+    assert cli.options_schedule(['train_cfg.max_epochs=3'], 300, 'i') == 300  # an epoch key: not this unit's
+    for name in ('pair', 'pair_1200i'):  # stopped before the teacher's evaluation
+        assert not (tmp_path / 'w' / name / 'teacher_eval').exists()
+
+
 def test_report_only_writes_the_tables_of_the_records_teacher(tmp_path, cli, capsys):
     """A teacher retrained on another machine has other weights: --report-only still writes the tables of records
     made with the earlier one (nothing runs), its metrics from the records' teacher.json, and says so; records of
