@@ -130,6 +130,8 @@ def cost_line(bench: Benchmark) -> str:
     resumed = len(finished) - len(walls)
     whose = (f'{resumed} went on from an interrupted run\'s checkpoint and measured only the part after it; the '
              'others\'' if resumed else 'their')
+    if len(finished) == 1 and walls:
+        return f'1 finished run; its wall time: {walls[0] / 60:.1f} min.'
     return f'{len(finished)} finished runs; ' + (
         f'{whose} wall times sum to {sum(walls) / 3600:.1f} h, {statistics.mean(walls) / 60:.1f} min per run on '
         'average.' if walls else f'{resumed} went on from an interrupted run\'s checkpoint (no wall time of a '
@@ -194,7 +196,8 @@ def write_report(bench: Benchmark, teacher: Dict, command: str, out_dir: str, ho
     lines += ['', f'Command: `{command}`; ' + (f'{how}; ' if how else '') +
               (f'{elapsed:.0f} s in this invocation, {bench.reused} runs reused from earlier ones. '
                if elapsed is not None else
-               f'these tables were rewritten from the {len(bench.records)} records (--report-only). ') +
+               f'these tables were rewritten from the {len(bench.records)} '
+               f'record{"" if len(bench.records) == 1 else "s"} (--report-only). ') +
               cost_line(bench), cpu_line(bench),
               f'Diagnostics of every run (distill terms, distill/task ratio, HD fractions): '
               f'[{name}_diagnostics.md]({name}_diagnostics.md).', '']

@@ -415,6 +415,8 @@ def test_a_resumed_run_is_counted_but_not_timed(pair, tmp_path):
     assert report.cost_line(bench) == ('43 finished runs; 1 went on from an interrupted run\'s checkpoint and '
                                        'measured only the part after it; the others\' wall times sum to 3.5 h, '
                                        '5.0 min per run on average.')  # 42 x 300 s
+    bench.records = {key: bench.records[key] for key in [('dfd', 10.0, 2)]}
+    assert report.cost_line(bench) == '1 finished run; its wall time: 5.0 min.'
 
 
 def test_the_report_says_which_cpus_made_the_runs(pair, tmp_path):
