@@ -5,8 +5,8 @@ retrained on one thread (2026-12-03), a complete protocol (seeds 0-3, dfd_norm_m
 the CamVid records of its first teacher (gone); ``camvid`` those of its rerun with a teacher retrained on one
 thread on an AMD EPYC (2026-12-06), a complete protocol (seeds 0-3, dfd_norm_mse included); ``bccd_yolo`` the
 MMYOLO pair's (complete); ``bccd_1200i`` and ``bccd_2026-11-27_1200i`` the schedule study's tables at 1200
-iterations (picks from ``bccd`` and ``bccd_2026-11-27``), which a fresh clone writes again, and so the schedule
-comparisons (``*_schedules.md``) that read them."""
+iterations (picks from ``bccd`` and ``bccd_2026-11-27``) and ``bccd_2026-11-27_2400i`` at 2400, which a fresh clone
+writes again, and so the schedule comparisons (``*_schedules.md``) that read them."""
 import glob
 import importlib.util
 import json
@@ -212,6 +212,11 @@ FRESH_CLONE = {
                                        'benchmarks/runs/bccd_2026-11-27', '--seeds', '0', '1', '2', '3', '--methods'] +
                               SCHEDULE_ROWS, 'work_dirs/demo/bccd/teacher/iter_1600.pth',
                               '| inherit_s1 | 49.40 | 85.95 | 0.890 | 811 | 1160 |'),
+    # the replication at 2400 iterations (in progress): DFD, the best other method at 1200 (CWD) and inherit
+    'bccd_2026-11-27_2400i': ('bccd', ['--name', 'bccd_2026-11-27_2400i', '--schedule', '2400', '--picks-from',
+                                       'benchmarks/runs/bccd_2026-11-27', '--seeds', '0', '1', '2', '3', '--methods',
+                                       'inherit', 'cwd', 'dfd'], 'work_dirs/demo/bccd/teacher/iter_1600.pth',
+                              '| inherit_s1 | 50.30 | 86.30 | 0.978 | 816 | 2476 |'),
 }
 
 
