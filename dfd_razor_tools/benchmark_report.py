@@ -132,7 +132,7 @@ def cost_line(bench: Benchmark) -> str:
              'others\'' if resumed else 'their')
     if len(finished) == 1 and walls:
         return f'1 finished run; its wall time: {walls[0] / 60:.1f} min.'
-    return f'{len(finished)} finished runs; ' + (
+    return f'{len(finished)} finished run{"" if len(finished) == 1 else "s"}; ' + (
         f'{whose} wall times sum to {sum(walls) / 3600:.1f} h, {statistics.mean(walls) / 60:.1f} min per run on '
         'average.' if walls else f'{resumed} went on from an interrupted run\'s checkpoint (no wall time of a '
         'whole run).')

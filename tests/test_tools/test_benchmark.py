@@ -417,6 +417,9 @@ def test_a_resumed_run_is_counted_but_not_timed(pair, tmp_path):
                                        '5.0 min per run on average.')  # 42 x 300 s
     bench.records = {key: bench.records[key] for key in [('dfd', 10.0, 2)]}
     assert report.cost_line(bench) == '1 finished run; its wall time: 5.0 min.'
+    bench.records[('dfd', 10.0, 2)].update(resumed_from='iter_600.pth')
+    assert report.cost_line(bench) == ("1 finished run; 1 went on from an interrupted run's checkpoint (no wall time "
+                                       'of a whole run).')
 
 
 def test_the_report_says_which_cpus_made_the_runs(pair, tmp_path):
