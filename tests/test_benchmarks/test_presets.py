@@ -212,7 +212,7 @@ FRESH_CLONE = {
                                        'benchmarks/runs/bccd_2026-11-27', '--seeds', '0', '1', '2', '3', '--methods'] +
                               SCHEDULE_ROWS, 'work_dirs/demo/bccd/teacher/iter_1600.pth',
                               '| inherit_s1 | 49.40 | 85.95 | 0.890 | 811 | 1160 |'),
-    # the replication at 2400 iterations (in progress): DFD, the best other method at 1200 (CWD) and inherit
+    # the replication at 2400 iterations (complete): DFD, the best other method at 1200 (CWD) and inherit
     'bccd_2026-11-27_2400i': ('bccd', ['--name', 'bccd_2026-11-27_2400i', '--schedule', '2400', '--picks-from',
                                        'benchmarks/runs/bccd_2026-11-27', '--seeds', '0', '1', '2', '3', '--methods',
                                        'inherit', 'cwd', 'dfd'], 'work_dirs/demo/bccd/teacher/iter_1600.pth',
