@@ -10,6 +10,7 @@ from mmrazor.models.distillers import ConfigurableDistiller
 from mmrazor.registry import MODELS
 
 from ...errors import RecipeIndexError, RecipeKeyError
+from ..utils.schedule import check_schedule, schedule_factor, training_progress
 
 # Connector arguments filled with the level's student / teacher channels when a template leaves them out.
 STUDENT_CHANNEL_ARGS = ('in_channels', 'in_channel', 'student_channels')
@@ -57,6 +58,14 @@ class MultiLevelDistiller(ConfigurableDistiller):
     attribute: it is never in ``state_dict`` and never outlives the iteration. A loss that needs them when none
     were handed over (MMRazor's own algorithms do not) raises a ``ValueError`` naming the loss and what to use.
 
+    With ``weight_schedule``, every distillation loss (each entry whose name contains "loss") is multiplied by a
+    factor of the training progress, :func:`~dfd_razor.models.utils.schedule.schedule_factor`: constant, linear
+    or cosine decay to a floor, a linear warm-up, a stop at a fraction of the schedule (MMYOLO's CWD recipes stop
+    at epoch 280 of 300). The factor is read from the Runner's iteration each time, so a resumed run gets the
+    same factor at each iteration as an uninterrupted one; it is logged as ``distill.stat_weight_factor``. Outside
+    a training loop (the doctor) the losses are not scaled. The factor multiplies the loss's own weights, so a
+    sweep of those weights and a schedule compose.
+
     Args:
         levels (dict, optional): ``name`` (str), ``indices`` (list of int, or None for recorders that hold
             one tensor), ``student_channels`` and ``teacher_channels`` (int, or a list with one entry per
@@ -65,10 +74,16 @@ class MultiLevelDistiller(ConfigurableDistiller):
             ``recorder``, ``from_student`` and optionally ``connector``, a key of ``connectors``). A ``None``
             entry in ``connectors`` or ``inputs`` removes the entry a base config defines.
         check_finite (bool): Raise on the first NaN/Inf in a recorded feature a loss reads. Defaults to True.
+        weight_schedule (dict, optional): ``policy`` (``'constant'``, ``'linear'``, ``'cosine'``), ``floor``,
+            ``warmup``, ``stop`` (fractions of the schedule), see :func:`~dfd_razor.models.utils.schedule.
+            check_schedule`. Defaults to None: the losses' weights are constant.
         **kwargs: ``ConfigurableDistiller``'s arguments.
     """
 
-    def __init__(self, levels: Optional[Dict[str, Any]] = None, check_finite: bool = True, **kwargs) -> None:
+    def __init__(self, levels: Optional[Dict[str, Any]] = None, check_finite: bool = True,
+                 weight_schedule: Optional[Dict[str, Any]] = None, **kwargs) -> None:
+        schedule = None if weight_schedule is None else check_schedule(weight_schedule,
+                                                                        'model.distiller.weight_schedule')
         level_tags: Dict[str, str] = {}
         if levels is not None:
             kwargs, level_tags = self._expand_levels(levels, kwargs)
@@ -77,6 +92,7 @@ class MultiLevelDistiller(ConfigurableDistiller):
         self._check_data_sample_losses(kwargs.get('distill_losses') or {}, kwargs.get('loss_forward_mappings') or {})
         super().__init__(**kwargs)
         self.check_finite = check_finite
+        self.weight_schedule = schedule
         #: the batch's data samples while the algorithm's ``loss`` runs (:meth:`data_samples_context`), else None
         self._data_samples: Optional[Any] = None
         #: loss name -> level tag ('loss_dfd_fpn0' -> 'fpn0') of the losses ``levels`` writes, for error messages
@@ -230,7 +246,25 @@ class MultiLevelDistiller(ConfigurableDistiller):
                 losses[loss_name] = loss
             for stat, value in (getattr(self.distill_losses[loss_name], 'stats', None) or {}).items():
                 losses[f'{loss_name.replace("loss", "stat")}_{stat}'] = value
-        return losses
+        return self._scheduled(losses)
+
+    def weight_factor(self) -> Optional[float]:
+        """The factor of the weight schedule at the current training iteration; None without a schedule or outside a
+        training loop."""
+        progress = training_progress()
+        if self.weight_schedule is None or progress is None:
+            return None
+        return schedule_factor(progress, **self.weight_schedule)
+
+    def _scheduled(self, losses: Dict[str, Any]) -> Dict[str, Any]:
+        """The losses times the schedule's factor (their stats unscaled), and the factor as a logged stat."""
+        factor = self.weight_factor()
+        if factor is None:
+            return losses
+        out = {k: v * factor if 'loss' in k else v for k, v in losses.items()}
+        device = next((v.device for v in losses.values() if isinstance(v, torch.Tensor)), None)
+        out['stat_weight_factor'] = torch.tensor(factor, device=device)
+        return out
 
     def _check_data_indices(self, loss_name: str, forward_mappings: Dict[str, Dict[str, Any]]) -> None:
         """Raise ``RecipeIndexError`` when a loss input reads an output index the tapped module does not produce.
