@@ -46,44 +46,18 @@ def test_errors():
         DFDConnector(8, structure='conv5')
 
 
-def test_residual_starts_as_the_identity_and_learns():
-    conn = DFDConnector(8, residual=True, init_cfg=dict(type='Kaiming', layer='Conv2d'))
+
+def test_zero_init_outputs_zero_and_still_learns():
+    conn = DFDConnector(8, zero_init=True, init_cfg=dict(type='Kaiming', layer='Conv2d'))
     conn.init_weights()  # a re-initialisation must not undo the zero last layer
     x = torch.randn(2, 8, 5, 7)
-    assert torch.equal(conn(x), x)
-    target = torch.randn_like(x)
-    ((conn(x) - target) ** 2).mean().backward()
-    last = conn.transform[-1]
-    assert last.weight.grad.abs().sum() > 0  # the zero layer gets a gradient: the transform can move off identity
+    assert torch.equal(conn(x), torch.zeros_like(x))
+    ((x + conn(x) - torch.randn_like(x)) ** 2).mean().backward()
+    assert conn.transform[-1].weight.grad.abs().sum() > 0  # the zero layer gets a gradient: it can move off 0
     assert conn.transform[0].weight.grad.abs().sum() == 0  # behind a zero layer, nothing yet
 
 
-def test_warmup_weighs_the_transform_in_by_training_progress():
-    from mmengine.logging import MessageHub
-    hub = MessageHub.get_instance('test_connector_warmup')
-    hub.update_info('max_iters', 100)
-    hub.update_info('loop_stage', 'train')
-    x = torch.randn(1, 8, 4, 4)
-    plain = DFDConnector(8, warmup=0.4)
-    res = DFDConnector(8, warmup=0.4, residual=True)
-    nn.init.normal_(res.transform[-1].weight)
-    for it, m in ((0, 0.0), (10, 0.25), (20, 0.5), (40, 1.0), (90, 1.0)):
-        hub.update_info('iter', it)
-        g_plain, g_res = plain.transform(x), res.transform(x)
-        assert torch.allclose(plain(x), (1 - m) * x + m * g_plain, atol=1e-6), it
-        assert torch.allclose(res(x), x + m * g_res, atol=1e-6), it
-    hub.update_info('loop_stage', 'val')
-    assert torch.allclose(plain(x), plain.transform(x))  # outside training: the whole transform
-
-
-@pytest.mark.parametrize('kwargs,message', [
-    (dict(in_channels=8, out_channels=16, residual=True),
-     'DFDConnector: residual=True and warmup > 0 add the student feature to the output, so they need '
-     'in_channels == out_channels, got 8 and 16'),
-    (dict(in_channels=8, warmup=1.5), 'DFDConnector: warmup must be a fraction of the schedule in [0, 1], got 1.5'),
-    (dict(in_channels=8, residual='yes'), "DFDConnector: residual must be True or False, got 'yes'"),
-])
-def test_residual_and_warmup_bad_input(kwargs, message):
+def test_zero_init_bad_input():
     with pytest.raises(ValueError) as e:
-        DFDConnector(**kwargs)
-    assert str(e.value) == message
+        DFDConnector(8, zero_init='yes')
+    assert str(e.value) == "DFDConnector: zero_init must be True or False, got 'yes'"

@@ -436,3 +436,53 @@ def test_recipe_model_pair_trains_one_step_under_bf16_autocast(tmp_path):
         assert feats.dtype == torch.bfloat16  # the DFD losses did see low-precision features
     for k, v in log_vars.items():
         assert torch.isfinite(torch.as_tensor(v)).all(), (k, v)
+
+
+# ---- ours: the residual transform and its warm-up --------------------------------------------------------
+def test_residual_compares_the_teacher_with_student_plus_transform(feats):
+    fs, ft, x = feats
+    out = DFDLoss(alpha=0.3, beta=0.7, residual=True)(fs, ft, s_transformed=x)
+    masks = ref_mask(fs, ft)
+    assert math.isclose(out['hd'].item(), 0.3 * ref_region_sum(ft, fs + x, masks, True) / 2, rel_tol=1e-5)
+    assert math.isclose(out['ld'].item(), 0.7 * ref_region_sum(ft, fs, masks, False) / 2, rel_tol=1e-5)
+
+
+def test_residual_with_a_zero_initialised_transform_is_the_split_loss_at_init(feats):
+    fs, ft, _ = feats
+    conn = DFDConnector(3, zero_init=True)
+    res = DFDLoss(alpha=0.3, beta=0.7, residual=True)(fs, ft, s_transformed=conn(fs))
+    split = DFDLoss(alpha=0.3, beta=0.7, hd_constraint='mse')(fs, ft)  # dfd_split: strict MSE on HD too
+    assert res['hd'].item() == pytest.approx(split['hd'].item(), rel=1e-6)
+    assert res['ld'].item() == pytest.approx(split['ld'].item(), rel=1e-6)
+    normed = DFDLoss(residual=True, normalize=True)(fs, ft, s_transformed=conn(fs))
+    normed_split = DFDLoss(hd_constraint='mse', normalize=True)(fs, ft)
+    assert normed['hd'].item() == pytest.approx(normed_split['hd'].item(), rel=1e-6)
+
+
+@pytest.mark.parametrize('residual', [False, True])
+def test_transform_warmup_follows_the_runners_iteration(feats, residual):
+    from mmengine.logging import MessageHub
+    fs, ft, x = feats
+    hub = MessageHub.get_instance(f'test_dfd_transform_warmup_{residual}')
+    hub.update_info('max_iters', 200)
+    hub.update_info('loop_stage', 'train')
+    loss = DFDLoss(alpha=0.3, beta=0.7, residual=residual, transform_warmup=0.25)
+    masks = ref_mask(fs, ft)
+    for it, m in ((0, 0.0), (25, 0.5), (50, 1.0), (150, 1.0)):
+        hub.update_info('iter', it)
+        weak = fs + m * x if residual else (1 - m) * fs + m * x
+        out = loss(fs, ft, s_transformed=x)
+        assert math.isclose(out['hd'].item(), 0.3 * ref_region_sum(ft, weak, masks, True) / 2, rel_tol=1e-5), it
+
+
+@pytest.mark.parametrize('kwargs,message', [
+    (dict(residual=1), 'DFDLoss: residual must be True or False, got 1'),
+    (dict(transform_warmup=2), 'DFDLoss: transform_warmup must be a fraction of the schedule in [0, 1], got 2'),
+    (dict(residual=True, hd_constraint='mse'),
+     "DFDLoss: residual and transform_warmup act on the transform, and neither hd_constraint ('mse') nor "
+     "ld_constraint ('mse') uses it"),
+])
+def test_residual_and_warmup_bad_input(kwargs, message):
+    with pytest.raises(ValueError) as e:
+        DFDLoss(**kwargs)
+    assert str(e.value) == message
