@@ -25,6 +25,15 @@ variants = {
                              'model.distiller.levels.inputs.s_transformed=None',
                              'model.distiller.levels.loss.hd_constraint=mse',
                              'model.distiller.levels.loss.normalize=True']),
+    # issue 40, ours: the transform as a correction. A zero-initialised transform on a residual path: at iteration 0
+    # the HD constraint is strict MSE (dfd_split), and the transform learns only what lowers it from there.
+    'dfd_res': ('dfd', ['model.distiller.levels.connectors.trans.zero_init=True',
+                        'model.distiller.levels.loss.residual=True']),
+    # the paper's transform, weighted in over the first half of the schedule (strict MSE on HD at iteration 0)
+    'dfd_warm': ('dfd', ['model.distiller.levels.loss.transform_warmup=0.5']),
+    'dfd_res_norm': ('dfd', ['model.distiller.levels.connectors.trans.zero_init=True',
+                             'model.distiller.levels.loss.residual=True',
+                             'model.distiller.levels.loss.normalize=True']),
 }
 # Trained (seeded, deterministic) into the demo's cache when missing, on one thread. The weights depend on the CPU:
 # on two machines of this project's kind, a session apart, it got sha256 6be739d6... (the records of runs/bccd/;

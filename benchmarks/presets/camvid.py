@@ -22,6 +22,14 @@ variants = {
                              'model.distiller.levels.inputs.s_transformed=None',
                              'model.distiller.levels.loss.hd_constraint=mse',
                              'model.distiller.levels.loss.normalize=True']),
+    # issue 40 (presets/bccd.py): the transform as a zero-initialised correction of the aligned student, and the
+    # paper's transform weighted in over the first half
+    'dfd_res': ('dfd', ['model.distiller.levels.connectors.trans.zero_init=True',
+                        'model.distiller.levels.loss.residual=True']),
+    'dfd_warm': ('dfd', ['model.distiller.levels.loss.transform_warmup=0.5']),
+    'dfd_res_norm': ('dfd', ['model.distiller.levels.connectors.trans.zero_init=True',
+                             'model.distiller.levels.loss.residual=True',
+                             'model.distiller.levels.loss.normalize=True']),
 }
 teacher_recipe = 'recipes/cpu_demo/teacher_pspnet-r18_800i_camvid.py'
 teacher_threads = 1  # the same weights when retrained on the same CPU (presets/bccd.py)
