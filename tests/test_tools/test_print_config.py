@@ -1,5 +1,6 @@
 """tools/print_config.py: the resolved config of one recipe per family, levels expanded, with the source of each
-distillation value. In-process (the tool's ResolvedConfig and main), plus one run of the command line."""
+distillation value. In-process (dfd_razor_tools.config_provenance, the tool's main), plus one run of the command
+line."""
 import ast
 import importlib.util
 import os.path as osp
@@ -7,6 +8,8 @@ import sys
 
 import pytest
 from mmengine.config import Config
+
+from dfd_razor_tools import config_provenance
 
 from tools_helpers import ROOT, run
 
@@ -27,13 +30,11 @@ BETA = 3.25e-6  # set on the command line: no config uses it
 
 
 def _load_tool():
+    """The script, for its entry point only (argument parsing and exit status)."""
     spec = importlib.util.spec_from_file_location('print_config_tool', osp.join(ROOT, 'tools', 'print_config.py'))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-print_config = _load_tool()
 
 
 def _get(node, dotted):
@@ -77,7 +78,7 @@ def method_file(recipe_path):
 def test_one_recipe_per_family(family):
     recipe = osp.join(ROOT, 'recipes', FAMILIES[family])
     plain = Config.fromfile(recipe)  # the recipe as written, levels not expanded
-    resolved = print_config.ResolvedConfig(recipe, {'model.distiller.levels.loss.beta': BETA})
+    resolved = config_provenance.ResolvedConfig(recipe, {'model.distiller.levels.loss.beta': BETA})
     distiller = resolved.cfg.model.distiller
 
     # levels expanded: one loss, one transform connector and one mapping per output of the tapped module
@@ -101,7 +102,7 @@ def test_one_recipe_per_family(family):
         assert resolved.value(f'{prefix}.alpha') == alpha
         assert resolved.source(f'{prefix}.alpha') == alpha_file
         assert resolved.value(f'{prefix}.beta') == BETA
-        assert resolved.source(f'{prefix}.beta') == print_config.COMMAND_LINE
+        assert resolved.source(f'{prefix}.beta') == config_provenance.COMMAND_LINE
 
     # the algorithm from configs/algorithms, the teacher checkpoint from the pair, the student's type from a file
     # of the chain that writes it
@@ -120,7 +121,7 @@ def test_one_recipe_per_family(family):
     keys = resolved.distill_keys()
     assert ('model', 'architecture', 'type') in keys and not [k for k in keys if k[:2] == ('model', 'architecture')
                                                               and k[2:] != ('type',)]
-    assert {resolved.sources[k] for k in keys} <= set(resolved.chain) | {print_config.COMMAND_LINE}
+    assert {resolved.sources[k] for k in keys} <= set(resolved.chain) | {config_provenance.COMMAND_LINE}
     text = resolved.report()  # the config as mmengine prints it (pretty_text), then the sources
     assert f"type='{resolved.value('model.type')}'" in text and '\nmodel = dict(\n' in text
     assert f'model.distiller.distill_losses.{next(iter(distiller.distill_losses))}.beta = {BETA!r}  # command line' \
@@ -129,7 +130,7 @@ def test_one_recipe_per_family(family):
 
 def test_no_expand_keeps_levels_with_their_sources():
     recipe = osp.join(ROOT, 'recipes', FAMILIES['cpu_demo'])
-    resolved = print_config.ResolvedConfig(recipe, expand=False)
+    resolved = config_provenance.ResolvedConfig(recipe, expand=False)
     assert resolved.level_tags == {} and 'levels' in resolved.cfg.model.distiller
     assert resolved.source('model.distiller.levels.loss.alpha') == osp.join(CONFIGS, 'methods', 'dfd.py')
     assert resolved.source('model.distiller.levels.student_channels') == osp.join(
@@ -138,6 +139,7 @@ def test_no_expand_keeps_levels_with_their_sources():
 
 
 def test_help_and_a_missing_recipe(monkeypatch, capsys):
+    print_config = _load_tool()
     monkeypatch.setattr(sys, 'argv', ['print_config.py', '--help'])
     with pytest.raises(SystemExit) as exit_:
         print_config.main()
