@@ -15,6 +15,7 @@ from . import config_prefix  # noqa: E402
 config_prefix.install()
 
 from . import datasets  # noqa: E402,F401
+from . import engine  # noqa: E402,F401  (CPUAmpOptimWrapper in mmengine's OPTIM_WRAPPERS)
 from . import models  # noqa: E402,F401
 
 __version__ = '0.1.0'

@@ -18,15 +18,15 @@ dataset, an unregistered type, a level beyond its module's outputs) is one line 
 status 2; `--debug` shows the traceback instead.
 
 AMP (`--amp`, or an `AmpOptimWrapper` in the config) on a machine without an accelerator runs as bfloat16 autocast on
-CPU (`CPUAmpOptimWrapper` below): mmengine's `AmpOptimWrapper` refuses to start without a GPU/NPU/MLU/MUSA.
+CPU (`dfd_razor.engine.CPUAmpOptimWrapper`, registered at `import dfd_razor`, so the saved config builds wherever
+dfd_razor is imported): mmengine's `AmpOptimWrapper` refuses to start without a GPU/NPU/MLU/MUSA.
 """
 import argparse
 import logging
-from typing import Union
 
 import torch
 
-import dfd_razor  # noqa: F401  (compatibility fixes and DFD modules, before anything is built)
+import dfd_razor  # noqa: F401  (compatibility fixes, DFD modules and CPUAmpOptimWrapper, before anything is built)
 from dfd_razor.checkpoint import check_checkpoint_readable
 from dfd_razor_tools import hooks  # noqa: F401  (registers RandomTeacherHook)
 from dfd_razor_tools.classes import check_num_classes
@@ -36,40 +36,7 @@ from dfd_razor_tools.offline import download_errors
 from dfd_razor_tools.trial import add_trial_arguments, apply_trial_options, random_teacher
 from mmengine.device import get_device
 from mmengine.logging import print_log
-from mmengine.optim import AmpOptimWrapper, OptimWrapper
-from mmengine.registry import OPTIM_WRAPPERS
 from mmengine.runner import Runner
-
-
-@OPTIM_WRAPPERS.register_module()
-class CPUAmpOptimWrapper(AmpOptimWrapper):
-    """mmengine's ``AmpOptimWrapper`` for CPU-only machines: bfloat16 autocast, no loss scaling.
-
-    mmengine's wrapper asserts that a GPU, NPU, MLU or MUSA device is present, and its autocast accepts only
-    bfloat16 on CPU. bfloat16 has float32's exponent range, so gradients do not underflow as fp16 ones do and no
-    loss scale is needed: the ``GradScaler`` here is disabled (``scale``, ``step``, ``update`` and its state dict pass
-    through). Backward, step, state dict and the autocast context are ``AmpOptimWrapper``'s.
-
-    Args:
-        loss_scale (str | float | dict): Accepted for config compatibility and ignored.
-        dtype (str | torch.dtype): Autocast dtype; must be bfloat16 (the only CPU autocast dtype of mmengine).
-        use_fsdp (bool): Must be False.
-        **kwargs: ``OptimWrapper``'s arguments.
-    """
-
-    def __init__(self,
-                 loss_scale: Union[str, float, dict] = 'dynamic',
-                 dtype: Union[str, torch.dtype] = 'bfloat16',
-                 use_fsdp: bool = False,
-                 **kwargs) -> None:
-        OptimWrapper.__init__(self, **kwargs)  # skips AmpOptimWrapper's device assertion
-        dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
-        if dtype != torch.bfloat16 or use_fsdp:
-            raise ValueError(f'CPUAmpOptimWrapper: CPU autocast runs in bfloat16 without FSDP, got dtype={dtype}, '
-                             f'use_fsdp={use_fsdp}')
-        self._scale_update_param = None
-        self.loss_scaler = torch.amp.GradScaler('cpu', enabled=False)
-        self.cast_dtype = torch.bfloat16
 
 
 def parse_args() -> argparse.Namespace:
