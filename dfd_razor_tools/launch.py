@@ -14,7 +14,7 @@ import sys
 from typing import Any, Iterator, List, Optional, Tuple
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config, ConfigDict, DictAction
 
 from dfd_razor.errors import RecipeError  # noqa: F401  (raised by the tools as dfd_razor_tools.launch.RecipeError)
 
@@ -65,6 +65,24 @@ def load_config(path: str, cfg_options: dict, work_dir: Optional[str], launcher:
         wrapper['device_ids'] = None
         cfg.model_wrapper_cfg = wrapper
     return cfg
+
+
+def distill_part(cfg: Config, key: str, option: str = '') -> ConfigDict:
+    """``model.<key>`` of a distillation recipe (``'architecture'``, the student; ``'teacher'``) as a model config:
+    MMRazor's ``dict(cfg_path='pkg::path.py', ...)`` form is the ``model`` of the config it names.
+
+    Raises:
+        RecipeError: the recipe's model has no ``key`` (not a distillation recipe); ``option`` (``'--teacher'``)
+            starts the message.
+    """
+    if key not in cfg.model:
+        raise RecipeError(f'{option + ": " if option else ""}{cfg.filename} is not a distillation recipe '
+                          f'(no model.{key})')
+    node = cfg.model[key]
+    if 'cfg_path' in node:
+        from mmengine.hub import get_config
+        node = get_config(node['cfg_path']).model
+    return ConfigDict(node)
 
 
 def config_code_error(path: str, error: BaseException) -> str:

@@ -28,9 +28,8 @@ import tempfile
 import dfd_razor  # noqa: F401
 from dfd_razor.checkpoint import load_state_strictly, require_checkpoint, student_state_dict
 import torch
-from dfd_razor_tools.launch import RecipeError, load_config, run_cli
+from dfd_razor_tools.launch import RecipeError, distill_part, load_config, run_cli
 from mmengine.config import Config
-from mmengine.hub import get_config
 from mmengine.registry import init_default_scope
 from mmrazor.registry import MODELS
 
@@ -39,11 +38,7 @@ DISTILL_VARIABLES = ('fpn_teacher', 'backbone_teacher', 'decode_head_teacher', '
 
 
 def student_config(cfg: Config) -> Config:
-    if 'architecture' not in cfg.model:
-        raise RecipeError(f'{cfg.filename} is not a distillation recipe (no model.architecture)')
-    arch = cfg.model.architecture
-    if 'cfg_path' in arch:
-        arch = get_config(arch['cfg_path']).model
+    arch = distill_part(cfg, 'architecture')
     out = Config(cfg.to_dict())
     out.model = arch
     for key in DISTILL_VARIABLES:

@@ -17,11 +17,9 @@ import os.path as osp
 import dfd_razor  # noqa: F401
 from dfd_razor.checkpoint import load_state_strictly, model_state, read_checkpoint, require_checkpoint
 from dfd_razor_tools.classes import check_num_classes
-from dfd_razor_tools.launch import (RecipeError, add_debug_flag, build_dataloaders, check_data,
-                                    common_parser, load_config, recipe_errors, run_cli, set_local_rank)
-from mmengine.config import ConfigDict
+from dfd_razor_tools.launch import (RecipeError, add_debug_flag, build_dataloaders, check_data, common_parser,
+                                    distill_part, load_config, recipe_errors, run_cli, set_local_rank)
 from mmengine.dist import is_main_process
-from mmengine.hub import get_config
 from mmengine.runner import Runner
 
 
@@ -37,15 +35,6 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def teacher_model(cfg) -> ConfigDict:
-    if 'teacher' not in cfg.model:
-        raise RecipeError(f'--teacher: {cfg.filename} is not a distillation recipe (no model.teacher)')
-    teacher = cfg.model.teacher
-    if 'cfg_path' in teacher:
-        teacher = get_config(teacher['cfg_path']).model
-    return ConfigDict(teacher)
-
-
 def strict_load(runner: Runner, path: str) -> None:
     """Load ``path`` into the runner's model, refusing any missing, unexpected or mis-shaped tensor."""
     state, _ = model_state(read_checkpoint(path, 'checkpoint'), path, 'checkpoint')
@@ -59,7 +48,7 @@ def main() -> None:
     checkpoint = args.checkpoint
     if args.teacher:
         checkpoint = checkpoint or cfg.model.get('teacher_ckpt')
-        cfg.model = teacher_model(cfg)
+        cfg.model = distill_part(cfg, 'teacher', '--teacher')
     if not checkpoint:
         raise RecipeError('no checkpoint given')
     require_checkpoint(checkpoint, '--teacher checkpoint' if args.teacher else 'checkpoint')
