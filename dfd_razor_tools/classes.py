@@ -126,5 +126,5 @@ def check_num_classes(cfg: Config, loaders: List[str]) -> None:
                 f'{", ".join(f"{k}={v}" for k, v in wrong)}, but {where} ({name}) has {len(classes)} classes '
                 f'({shown}): the head would train on labels it does not fit. Set --cfg-options '
                 + ' '.join(f'{k}={len(classes)}' for k, _ in wrong)
-                + f' (or the dataset\'s metainfo.classes to the head\'s), or try the recipe on a bundled set with '
+                + ' (or the dataset\'s metainfo.classes to the head\'s), or try the recipe on a bundled set with '
                 '--data (tools/train.py, tools/inspect_distill.py), which sets both')

@@ -21,7 +21,6 @@ import contextlib
 import copy
 import io
 import json
-import os.path as osp
 import warnings
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 

@@ -118,7 +118,8 @@ def load_inputs(cfg, images: Sequence[str], val_index: Sequence[int]) -> Tuple[D
         instances = sample.metainfo.get('instances', info.get('instances', []))
         scale = np.array(sample.metainfo.get('scale_factor', (1.0, 1.0)), dtype=np.float32)
         boxes = np.array([inst['bbox'] for inst in instances if 'bbox' in inst], dtype=np.float32).reshape(-1, 4)
-        shown.append(dict(image=rgb, boxes=boxes * np.tile(scale, 2), name=osp.basename(sample.metainfo.get('img_path', ''))))
+        shown.append(dict(image=rgb, boxes=boxes * np.tile(scale, 2),
+                          name=osp.basename(sample.metainfo.get('img_path', ''))))
     return pseudo_collate(items), shown
 
 

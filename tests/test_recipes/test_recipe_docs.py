@@ -34,8 +34,9 @@ from testing_helpers import discover
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 RECIPES_DIR = osp.join(ROOT, 'recipes')
 # Folders of recipes that are not paper rows. They are exempt from the metafile/README requirements.
-EXEMPT = {'cpu_demo': 'CPU demonstration pairs (tiny_coco RetinaNet and YOLOv6, pose_minicoco heatmap, CamVid PSPNet) with '
-                      'teachers trained locally: no paper number, no zoo model; recipes/cpu_demo/README.md documents them'}
+EXEMPT = {'cpu_demo': 'CPU demonstration pairs (tiny_coco RetinaNet and YOLOv6, pose_minicoco heatmap, CamVid PSPNet) '
+                      'with teachers trained locally: no paper number, no zoo model; recipes/cpu_demo/README.md '
+                      'documents them'}
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,7 @@ def test_attention_paper_figure_on_val_items(tmp_path):
     assert bad.returncode == 2 and '--level 7: not a distilled level' in bad.stdout + bad.stderr
     assert 'loss_dfd_fpn4' in bad.stdout + bad.stderr
     bad = run(args + ['--val-index', '87', '--figure', fig], check=False)
-    assert bad.returncode == 2 and '--val-index [87]: the test split of the recipe has 87 items' in bad.stdout + bad.stderr
+    assert bad.returncode == 2
+    assert '--val-index [87]: the test split of the recipe has 87 items' in bad.stdout + bad.stderr
     bad = run(args + ['--figure', fig], check=False)
     assert bad.returncode == 2 and 'give image files or --val-index' in bad.stdout + bad.stderr

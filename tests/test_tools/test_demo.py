@@ -128,8 +128,8 @@ def test_demo_task_end_to_end(task, tmp_path):
 
 def test_demo_failed_phase_names_it_and_shows_its_log(tmp_path):
     work = str(tmp_path / 'demo')
-    proc = run(['tools/demo.py', '--task', 'pose', '--work-dir', work, '--cfg-options', 'train_dataloader.batch_size=0'],
-               check=False)
+    proc = run(['tools/demo.py', '--task', 'pose', '--work-dir', work, '--cfg-options',
+                'train_dataloader.batch_size=0'], check=False)
     log = osp.join(work, 'pose', 'teacher', 'train.log')
     assert proc.returncode == 1, proc.stdout[-2000:]
     assert f'demo: train the teacher failed (exit status 1); its log: {log}' in proc.stdout

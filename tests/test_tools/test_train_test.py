@@ -100,13 +100,15 @@ def test_mim_train_mmrazor_runs_a_recipe(tmp_path, teacher_ckpt):
     assert 'distill.loss_dfd_fpn0_hd' in open(glob.glob(osp.join(work, '*', '*.log'))[0]).read()
     proc = subprocess.run([mim, 'test', 'mmrazor', DEMO, '--checkpoint', osp.join(work, 'iter_2.pth'),
                            '--work-dir', work, '--cfg-options', f'model.teacher_ckpt={teacher_ckpt}'],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600, env=dict(os.environ, DFD_DATA_ROOT=DATA))
+                          cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, DFD_DATA_ROOT=DATA))
     assert proc.returncode == 0 and 'Iter(test) [13/13]' in proc.stdout + proc.stderr, proc.stderr[-3000:]
 
 
 def test_bad_inputs_give_one_line_errors(tmp_path, teacher_ckpt):
     proc = run(['tools/train.py', 'recipes/cpu_demo/no_such_recipe.py'], check=False)
-    assert proc.returncode == 2 and 'config file not found: recipes/cpu_demo/no_such_recipe.py' in proc.stderr + proc.stdout
+    assert proc.returncode == 2
+    assert 'config file not found: recipes/cpu_demo/no_such_recipe.py' in proc.stderr + proc.stdout
     proc = run(['tools/train.py', DEMO, '--cfg-options', 'train_dataloader.dataset.data_root=/nonexistent/coco/',
                 f'model.teacher_ckpt={teacher_ckpt}'], check=False)
     assert proc.returncode == 2
