@@ -209,14 +209,15 @@ FRESH_CLONE = {
     'bccd_1200i': ('bccd', ['--schedule', '1200', '--picks-from', 'benchmarks/runs/bccd', '--methods'] + SCHEDULE_ROWS,
                    'work_dirs/demo/bccd/teacher/iter_1600.pth', '| inherit_s1 | 48.60 | 85.30 | 0.604 | 816 | 770 |'),
     'bccd_2026-11-27_1200i': ('bccd', ['--name', 'bccd_2026-11-27_1200i', '--schedule', '1200', '--picks-from',
-                                       'benchmarks/runs/bccd_2026-11-27', '--seeds', '0', '1', '2', '3', '--methods'] +
-                              SCHEDULE_ROWS, 'work_dirs/demo/bccd/teacher/iter_1600.pth',
-                              '| inherit_s1 | 49.40 | 85.95 | 0.890 | 811 | 1160 |'),
-    # the replication at 2400 iterations (complete): DFD, the best other method at 1200 (CWD) and inherit
+                                       'benchmarks/runs/bccd_2026-11-27', '--seeds', '0', '1', '2', '3', '--methods',
+                                       'student'] + SCHEDULE_ROWS, 'work_dirs/demo/bccd/teacher/iter_1600.pth',
+                              '| student | - | - | 45.40 ± 1.13 (n=3) | +3.40 (+2.30 to +5.10) | wins |'),
+    # the replication at 2400 iterations (complete): DFD, the best other method at 1200 (CWD) and inherit; the student
+    # alone (issue 40's control, run on an Intel Xeon, the others on the AMD EPYC)
     'bccd_2026-11-27_2400i': ('bccd', ['--name', 'bccd_2026-11-27_2400i', '--schedule', '2400', '--picks-from',
                                        'benchmarks/runs/bccd_2026-11-27', '--seeds', '0', '1', '2', '3', '--methods',
-                                       'inherit', 'cwd', 'dfd'], 'work_dirs/demo/bccd/teacher/iter_1600.pth',
-                              '| inherit_s1 | 50.30 | 86.30 | 0.978 | 816 | 2476 |'),
+                                       'student', 'inherit', 'cwd', 'dfd'], 'work_dirs/demo/bccd/teacher/iter_1600.pth',
+                              '| student | - | - | 49.23 ± 0.15 (n=3) | -0.37 (-0.70 to -0.10) | loses |'),
 }
 
 
