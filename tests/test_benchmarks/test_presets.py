@@ -144,7 +144,7 @@ def build_variant(name, row):
     from mmengine.registry import init_default_scope
     from mmrazor.registry import MODELS
     from testing_helpers import load_recipe, offline_options
-    args = tool.parse_args(['--preset', name])
+    args = tool.parse_args(['--preset', name, '--methods'] + list(dict.fromkeys(['student', 'dfd', row])))
     s = tool.settings(args)
     pair, _ = tool.make_pair(s, args)
     path = bm.absolute(pair.recipe(row))
@@ -289,3 +289,30 @@ def test_a_fresh_clone_writes_the_committed_schedule_tables(name, tmp_path, monk
     assert line in written
     assert written == table_body(osp.join(ROOT, 'benchmarks', f'{name}.md'))
     assert (repo / 'benchmarks' / f'{name}.png').read_bytes()[:4] == b'\x89PNG'
+
+
+@pytest.mark.parametrize('name', ['bccd', 'camvid'])
+def test_the_residual_variants_start_as_the_split_loss(name):
+    """dfd_res, dfd_res_norm (issue 40): every DFD transform zero-initialised and every loss residual, so that at
+    iteration 0 the HD term equals dfd_split's strict MSE on the same features; dfd_warm: the paper's transform,
+    weighted in over the first half of the schedule."""
+    import torch
+    for row, normalised in (('dfd_res', False), ('dfd_res_norm', True)):
+        torch.manual_seed(0)
+        distiller = build_variant(name, row)
+        transforms = {k: c for k, c in distiller.connectors.items() if type(c).__name__ == 'DFDConnector'}
+        assert transforms, row
+        for loss_name, loss in distiller.distill_losses.items():
+            assert loss.residual and loss.normalize is normalised and loss.hd_constraint == 'transform', loss_name
+            conn = transforms[distiller.loss_forward_mappings[loss_name]['s_transformed']['connector']]
+            assert conn.zero_init
+            s = torch.randn(2, conn.in_channels, 6, 5)
+            t = torch.randn(2, conn.out_channels, 6, 5)
+            aligned = s if conn.in_channels == conn.out_channels else torch.randn(2, conn.out_channels, 6, 5)
+            kwargs = {} if conn.in_channels == conn.out_channels else dict(s_attention=s)
+            res = loss(aligned, t, s_transformed=conn(s), **kwargs)
+            split = type(loss)(alpha=loss.alpha, beta=loss.beta, hd_constraint='mse', normalize=normalised)(
+                aligned, t, **kwargs)
+            assert torch.allclose(res['hd'], split['hd'], rtol=1e-5), loss_name
+    for loss in build_variant(name, 'dfd_warm').distill_losses.values():
+        assert loss.transform_warmup == 0.5 and not loss.residual
