@@ -35,6 +35,14 @@ variants = {
                              'model.distiller.levels.loss.residual=True',
                              'model.distiller.levels.loss.normalize=True']),
 }
+# issue 40: the weight schedules every method gets the same tries of (model.distiller.weight_schedule, which scales
+# every distillation loss): cosine decay from the method's weight to 0 over the schedule, and the weight held
+# constant until half of the schedule, 0 after (as MMYOLO's CWD recipes stop distilling near the end). Rows
+# <method>_cos and <method>_stop; not in `methods` (the shipped tables keep their rows): name them with --methods.
+_schedules = {'cos': ['model.distiller.weight_schedule.policy=cosine'],
+              'stop': ['model.distiller.weight_schedule.stop=0.5']}
+variants.update({f'{m}_{k}': (m, opts) for m in ('fitnet', 'pkd', 'mgd', 'cwd', 'dfd')
+                 for k, opts in _schedules.items()})
 # Trained (seeded, deterministic) into the demo's cache when missing, on one thread. The weights depend on the CPU:
 # on two machines of this project's kind, a session apart, it got sha256 6be739d6... (the records of runs/bccd/;
 # the second, as its provenance records, an Intel Xeon, family 6, model 167; the first's CPU was not recorded); on
