@@ -6,7 +6,7 @@ export DFD_VENV := $(abspath $(VENV))
 # make demo TASK=seg|yolo|pose|all
 TASK ?= det
 
-.PHONY: install test demo bench-cost
+.PHONY: install test lint demo bench-cost
 
 install:
 	bash tools/install.sh
@@ -14,6 +14,10 @@ install:
 # two pytest-xdist workers, one thread each (tests/conftest.py): this project's machines have 2 cores
 test: install
 	$(PY) -m pytest tests -q -n 2
+
+# ruff (requirements/dev.txt), configured in pyproject.toml; CI runs it before the tests
+lint: install
+	$(PY) -m ruff check .
 
 bench-cost: install
 	$(PY) benchmarks/step_cost.py

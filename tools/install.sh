@@ -57,6 +57,8 @@ pip_install -q -c "$TORCH_PIN" -r "$REPO/requirements/runtime.txt"
 step "mmpose and openmim without their dependencies (requirements/nodeps.txt)"
 pip_install -q -c "$TORCH_PIN" -r "$REPO/requirements/nodeps-deps.txt"
 pip_install -q --no-deps -r "$REPO/requirements/nodeps.txt"
+step "development tools (requirements/dev.txt)"
+pip_install -q -r "$REPO/requirements/dev.txt"
 # Optional group: without it everything but the ONNX export and the latency benchmark works, and those say so.
 step "optional: ONNX export and ONNX Runtime (requirements/onnx.txt)"
 pip_install -q -c "$TORCH_PIN" -r "$REPO/requirements/onnx.txt" \
