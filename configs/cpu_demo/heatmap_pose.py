@@ -56,4 +56,6 @@ param_scheduler = [
 default_hooks = dict(
     logger=dict(interval=20),
     checkpoint=dict(_delete_=True, type='CheckpointHook', by_epoch=False, interval=max_iters, max_keep_ckpts=1))
-log_processor = dict(by_epoch=False)
+# distill.sum and distill.ratio averaged over the log window like the losses (mmengine logs other keys' current
+# value), so that distill.sum is the sum of the distill.loss_* columns beside it
+log_processor = dict(by_epoch=False, mean_pattern=r'.*(loss|time|data_time|grad_norm|distill\.(sum|ratio)).*')

@@ -17,4 +17,6 @@ param_scheduler = [
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4), clip_grad=dict(max_norm=10, norm_type=2))
 default_hooks = dict(logger=dict(interval=20), checkpoint=dict(by_epoch=False, interval=500, max_keep_ckpts=1))
-log_processor = dict(by_epoch=False)
+# distill.sum and distill.ratio averaged over the log window like the losses (mmengine logs other keys' current
+# value), so that distill.sum is the sum of the distill.loss_* columns beside it
+log_processor = dict(by_epoch=False, mean_pattern=r'.*(loss|time|data_time|grad_norm|distill\.(sum|ratio)).*')

@@ -90,6 +90,8 @@ custom_hooks = [
     dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0001, update_buffers=True, strict_load=False,
          priority=49)
 ]
-log_processor = dict(by_epoch=False)
+# distill.sum and distill.ratio averaged over the log window like the losses (mmengine logs other keys' current
+# value), so that distill.sum is the sum of the distill.loss_* columns beside it
+log_processor = dict(by_epoch=False, mean_pattern=r'.*(loss|time|data_time|grad_norm|distill\.(sum|ratio)).*')
 # Seeded, so that the records' teacher can be retrained (the benchmark records its checkpoint's sha256).
 randomness = dict(seed=0)

@@ -12,6 +12,13 @@ from ...checkpoint import load_state_strictly, model_state, read_checkpoint
 from ...errors import RecipeValueError
 
 
+#: Logged at the first training iteration: what the logged ``distill.sum`` and ``distill.ratio`` hold.
+SUM_NOTE = ('distill.sum (the sum of the distill.loss_* terms) and distill.ratio (its ratio to the task losses) are '
+            'logged as window means only where log_processor.mean_pattern matches them (as the CPU recipes\' '
+            "r'.*(loss|time|data_time|grad_norm|distill\\.(sum|ratio)).*' does); with mmengine's default pattern "
+            'they are the current iteration\'s values, beside loss columns averaged over the window')
+
+
 class TeacherCheckMixin:
     """Strict teacher loading and the inheriting strategy, for MMRazor's single-teacher algorithms.
 
@@ -44,6 +51,7 @@ class TeacherCheckMixin:
         self.inherit_from_teacher = list(inherit_from_teacher)
         #: what the teacher holds, e.g. '540/540 tensors from teacher.pth' (logged; read by the doctor)
         self.teacher_source = 'random (no teacher_ckpt, allow_random_teacher=True)'
+        self._sum_noted = False
         if not teacher_ckpt:
             if not allow_random_teacher:
                 raise RecipeValueError('model.teacher_ckpt is not set: a distillation run needs a trained teacher. '
@@ -68,6 +76,11 @@ class TeacherCheckMixin:
         ``distill.sum``, the whole distill loss, and ``distill.ratio``, its ratio to the task loss (the student's
         own losses), the first thing to read when a recipe moves to a new model.
 
+        mmengine's log shows each key that ``log_processor.mean_pattern`` matches (default: the losses and times) as
+        its mean over the log window, and any other key as its current value: by default ``distill.sum`` is this
+        iteration's sum, not the sum of the windowed ``distill.loss_*`` columns beside it. The first training
+        iteration logs which of the two the run shows (:data:`SUM_NOTE`); the CPU recipes average both entries.
+
         The batch's ``data_samples`` are handed to the distiller for the duration of the call
         (:meth:`MultiLevelDistiller.data_samples_context`), for the losses that need annotations (FGD's boxes).
         """
@@ -77,6 +90,9 @@ class TeacherCheckMixin:
         distill = [_mean(v) for k, v in losses.items() if k.startswith('distill.') and 'loss' in k]
         task = [_mean(v) for k, v in losses.items() if not k.startswith('distill.') and 'loss' in k]
         if distill:
+            if self.training and not self._sum_noted:
+                print_log(SUM_NOTE, logger='current')
+                self._sum_noted = True
             total = torch.stack(distill).sum().detach()
             losses['distill.sum'] = total
             if task:

@@ -199,3 +199,51 @@ def test_unreadable_teacher_checkpoint_is_one_error_naming_key_and_file(tmp_path
     assert isinstance(info.value, RecipeError)
     message = str(info.value)
     assert message.startswith(f'model.teacher_ckpt: {path} is not a readable checkpoint') and '\n' not in message
+
+
+@pytest.mark.parametrize('recipe', ['dfd_fpn_retina-r18_retina-r18q_300i_bccd.py',
+                                    'dfd_fpn_retina-r18_retina-r18half_500i_tinycoco.py',
+                                    'dfd_head_pspnet-r18_pspnet-r18q_200i_camvid.py',
+                                    'dfd_neck_yolov6-t_yolov6-n_300i_bccd.py',
+                                    'dfd_backbone_td-hm-r18_td-hm-r18half_800i_minicoco.py'])
+def test_the_cpu_recipes_log_distill_sum_as_the_sum_of_the_logged_terms(recipe):
+    """Issue 41: a log showed distill.sum 0.8696 beside terms 0.5592 + 0.2745. mmengine averages the keys its
+    mean_pattern matches (losses, times) over the log window and shows others' current value; the CPU recipes'
+    pattern averages distill.sum and distill.ratio too. Fed the iterations the train loop records, their log line's
+    sum is the sum of its terms; with mmengine's default pattern it is the last iteration's sum."""
+    from types import SimpleNamespace
+    from mmengine.logging import MessageHub
+    from mmengine.runner import LogProcessor
+    cfg = load_recipe(osp.join(ROOT, 'recipes', 'cpu_demo', recipe)).log_processor
+    hub = MessageHub.get_instance('test_distill_sum_window')
+    a, b = [0.9, 0.5, 0.7, 0.3], [0.2, 0.4, 0.1, 0.3]
+    for x, y in zip(a, b):
+        for key, value in (('distill.loss_a', x), ('distill.loss_b', y), ('distill.sum', x + y),
+                           ('student.loss_cls', 1.0), ('distill.ratio', x + y)):
+            hub.update_scalar(f'train/{key}', value)
+    runner = SimpleNamespace(message_hub=hub)
+    shown = LogProcessor(**dict({k: v for k, v in cfg.items() if k not in ('type', '_scope_')}, window_size=4))._collect_scalars(
+        [], runner, 'train')
+    assert shown['distill.sum'] == pytest.approx(shown['distill.loss_a'] + shown['distill.loss_b'])
+    assert shown['distill.sum'] == pytest.approx((sum(a) + sum(b)) / 4)
+    assert shown['distill.ratio'] == pytest.approx((sum(a) + sum(b)) / 4)
+    default = LogProcessor(window_size=4)._collect_scalars([], runner, 'train')
+    assert default['distill.sum'] == pytest.approx(a[-1] + b[-1])  # the current value: not the terms' sum
+    assert default['distill.sum'] != pytest.approx(default['distill.loss_a'] + default['distill.loss_b'])
+
+
+def test_the_first_training_iteration_logs_what_distill_sum_holds(tmp_path):
+    from mmengine.logging import MMLogger
+    from testing_helpers import tiny_batch
+    from dfd_razor.models.algorithms.teacher_distill import SUM_NOTE
+    recipe = osp.join(ROOT, 'recipes', 'cpu_demo', 'dfd_fpn_retina-r18_retina-r18q_300i_bccd.py')
+    cfg = load_recipe(recipe, {'model.teacher_ckpt': None, 'model.allow_random_teacher': True})
+    init_default_scope(cfg.default_scope)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    model.train()
+    MMLogger.get_instance('test_sum_note', log_file=str(tmp_path / 'log.txt'))  # the current logger from here
+    for _ in range(2):
+        data = model.data_preprocessor(tiny_batch('mmdet', size=64, batch_size=1, num_classes=3), True)
+        model(**data, mode='loss')
+    assert open(tmp_path / 'log.txt').read().count(SUM_NOTE) == 1
