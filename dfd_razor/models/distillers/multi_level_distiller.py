@@ -9,7 +9,7 @@ from mmengine.logging import MessageHub
 from mmrazor.models.distillers import ConfigurableDistiller
 from mmrazor.registry import MODELS
 
-from ...errors import RecipeIndexError, RecipeKeyError
+from ...errors import RecipeIndexError, RecipeKeyError, RecipeValueError
 from ..utils.schedule import check_schedule, schedule_factor, training_progress
 
 # Connector arguments filled with the level's student / teacher channels when a template leaves them out.
@@ -116,15 +116,16 @@ class MultiLevelDistiller(ConfigurableDistiller):
         indices: List[Optional[int]] = list(levels.get('indices') or [None])
         loss_name = levels.get('loss_name', 'loss')
         if 'loss' not in loss_name:
-            raise ValueError(f'distiller.levels.loss_name must contain "loss" to be optimised, got {loss_name!r}')
+            raise RecipeValueError(f'model.distiller.levels.loss_name must contain "loss" to be optimised, got '
+                                   f'{loss_name!r}')
 
         def per_level(key: str) -> Sequence[Optional[int]]:
             value: Union[None, int, Sequence[int]] = levels.get(key)
             if value is None or isinstance(value, int):
                 return [value] * len(indices)
             if len(value) != len(indices):
-                raise ValueError(f'distiller.levels.{key} has {len(value)} entries for {len(indices)} levels '
-                                 f'(indices={indices})')
+                raise RecipeValueError(f'model.distiller.levels.{key} has {len(value)} entries for {len(indices)} '
+                                       f'levels (indices={indices})')
             return list(value)
 
         s_channels, t_channels = per_level('student_channels'), per_level('teacher_channels')
@@ -180,15 +181,15 @@ class MultiLevelDistiller(ConfigurableDistiller):
             for arg, record in mapping.items():
                 for field in ('recorder', 'from_student'):
                     if field not in record:
-                        raise KeyError(f'{loss_key}.{arg}: the record needs {field!r}, got {dict(record)}')
+                        raise RecipeKeyError(f'{loss_key}.{arg}: the record needs {field!r}, got {dict(record)}')
                 side, recorders = (('student', student_recorders) if record['from_student'] else
                                    ('teacher', teacher_recorders))
                 if record['recorder'] not in recorders:
-                    raise KeyError(f'{loss_key}.{arg}: recorder {record["recorder"]!r} is not among the {side} '
-                                   f'recorders {sorted(recorders)}')
+                    raise RecipeKeyError(f'{loss_key}.{arg}: recorder {record["recorder"]!r} is not among the {side} '
+                                         f'recorders {sorted(recorders)}')
                 if 'connector' in record and record['connector'] not in connectors:
-                    raise KeyError(f'{loss_key}.{arg}: connector {record["connector"]!r} is not among the '
-                                   f'connectors {sorted(connectors)}')
+                    raise RecipeKeyError(f'{loss_key}.{arg}: connector {record["connector"]!r} is not among the '
+                                         f'connectors {sorted(connectors)}')
 
     @staticmethod
     def _check_data_sample_losses(losses: Dict[str, Any], mappings: Dict[str, Dict[str, Any]]) -> None:
@@ -198,6 +199,16 @@ class MultiLevelDistiller(ConfigurableDistiller):
             if getattr(cls, 'needs_data_samples', False) and 'data_samples' in (mappings.get(loss_key) or {}):
                 raise KeyError(f'{loss_key}.data_samples: {cfg["type"]} receives the batch\'s data samples from the '
                                'distiller; remove data_samples from its loss_forward_mappings')
+
+    def prepare_from_student(self, model: torch.nn.Module) -> None:
+        """As upstream, after checking that every student recorder taps a module the student has."""
+        check_recorder_sources(self.student_recorders, model, 'student')
+        super().prepare_from_student(model)
+
+    def prepare_from_teacher(self, model: torch.nn.Module) -> None:
+        """As upstream, after checking that every teacher recorder taps a module the teacher has."""
+        check_recorder_sources(self.teacher_recorders, model, 'teacher')
+        super().prepare_from_teacher(model)
 
     @contextlib.contextmanager
     def data_samples_context(self, data_samples: Optional[Any]) -> Iterator[None]:
@@ -232,12 +243,21 @@ class MultiLevelDistiller(ConfigurableDistiller):
                     f'{loss_name}: {type(module).__name__} needs the batch\'s annotations (data_samples: ground-truth '
                     'boxes and image shapes), and none reached the distiller. Use CheckedFpnTeacherDistill or '
                     'CheckedSingleTeacherDistill (they hand them over), or call compute_distill_losses(data_samples)')
+            kwargs = {key: self._connected_record(loss_name, key, record) for key, record in forward_mappings.items()}
             try:
-                kwargs = {key: self.get_record(**record) for key, record in forward_mappings.items()}
                 if getattr(module, 'needs_data_samples', False):
                     kwargs['data_samples'] = data_samples
                 loss = module(**kwargs)
-            except (ValueError, TypeError, RuntimeError, IndexError, KeyError) as e:
+            except (RuntimeError, AssertionError) as e:
+                # upstream losses assert equal shapes with no message (PKD), torch's elementwise ops name sizes only
+                if isinstance(e, RuntimeError) and 'must match the size' not in str(e):
+                    raise type(e)(f'{loss_name}: {e}') from e
+                raise RecipeValueError(f'{loss_name}: {type(module).__name__} got inputs that do not fit '
+                                       f'({self._describe_inputs(forward_mappings, kwargs)}): the student and the '
+                                       'teacher must give the same shape at a distilled level (after its connector); '
+                                       'distil a level where they do, or align the channels with a connector (the '
+                                       f'*_align methods). {type(e).__name__}: {e}'.rstrip(': ')) from e
+            except (ValueError, TypeError, IndexError, KeyError) as e:
                 raise type(e)(f'{loss_name}: {e}') from e
             if isinstance(loss, dict):
                 for term, value in loss.items():
@@ -266,6 +286,43 @@ class MultiLevelDistiller(ConfigurableDistiller):
         out['stat_weight_factor'] = torch.tensor(factor, device=device)
         return out
 
+    def _connected_record(self, loss_name: str, arg: str, record: Dict[str, Any]) -> Any:
+        """``get_record(**record)``; a connector that rejects the recorded feature (torch's conv message names
+        neither the level nor the key) raises ``RecipeValueError`` naming the connector, the tap, the shape and the
+        channels key to set."""
+        try:
+            return self.get_record(**record)
+        except (ValueError, TypeError, RuntimeError, IndexError, KeyError) as e:
+            if not record.get('connector') or not isinstance(e, (RuntimeError, ValueError)) or 'channels' not in str(e):
+                raise type(e)(f'{loss_name}: {e}') from e
+            raw = self.get_record(**{k: v for k, v in record.items() if k not in ('connector', 'connector_idx')})
+            side = 'student' if record['from_student'] else 'teacher'
+            recorders = self.student_recorders if record['from_student'] else self.teacher_recorders
+            source = getattr(recorders.get_recorder(record['recorder']), 'source', record['recorder'])
+            connector = self.connectors[record['connector']]
+            shape = tuple(raw.shape) if isinstance(raw, torch.Tensor) else type(raw).__name__
+            key = (f'model.distiller.levels.{side}_channels' if loss_name in self._level_tags else
+                   f'model.distiller.connectors.{record["connector"]}')
+            channels = shape[1] if isinstance(shape, tuple) and len(shape) > 1 else '?'
+            raise RecipeValueError(f'{loss_name}.{arg}: connector {record["connector"]} '
+                                   f'({type(connector).__name__}) does not take the {side}\'s {source!r} output '
+                                   f'{shape}: set {key} to its channels ({channels}). '
+                                   f'{type(e).__name__}: {e}') from e
+
+    def _describe_inputs(self, forward_mappings: Dict[str, Dict[str, Any]], kwargs: Dict[str, Any]) -> str:
+        """``s_feature (1, 14, 64, 48) from the student's 'head' ...``: each tensor input, its shape and its tap."""
+        parts = []
+        for arg, record in forward_mappings.items():
+            value = kwargs.get(arg)
+            if not isinstance(value, torch.Tensor):
+                continue
+            side = 'student' if record['from_student'] else 'teacher'
+            recorders = self.student_recorders if record['from_student'] else self.teacher_recorders
+            source = getattr(recorders.get_recorder(record['recorder']), 'source', record['recorder'])
+            via = f' via connector {record["connector"]}' if record.get('connector') else ''
+            parts.append(f'{arg} {tuple(value.shape)} from the {side}\'s {source!r}{via}')
+        return '; '.join(parts)
+
     def _check_data_indices(self, loss_name: str, forward_mappings: Dict[str, Dict[str, Any]]) -> None:
         """Raise ``RecipeIndexError`` when a loss input reads an output index the tapped module does not produce.
 
@@ -275,18 +332,23 @@ class MultiLevelDistiller(ConfigurableDistiller):
         """
         for arg, record in forward_mappings.items():
             data_idx = record.get('data_idx')
-            if data_idx is None:
-                continue
             recorders = self.student_recorders if record['from_student'] else self.teacher_recorders
             recorder = recorders.get_recorder(record['recorder'])
             buffer, record_idx = recorder.data_buffer, record.get('record_idx', 0)
-            if record_idx >= len(buffer):
-                continue  # nothing recorded: upstream's own error says so
+            side = 'student' if record['from_student'] else 'teacher'
+            if record_idx >= len(buffer):  # upstream: a bare "record_idx is illegal"
+                source = getattr(recorder, 'source', record['recorder'])
+                calls = 'was not called' if not buffer else f'was called {len(buffer)} time(s)'
+                raise RecipeIndexError(
+                    f'{loss_name}.{arg}: the {side}\'s {source!r} (recorder {record["recorder"]!r}) {calls} in this '
+                    f'forward, and the loss reads call {record_idx}: tap a module the {side}\'s training forward '
+                    'runs (tools/inspect_distill.py lists the taps it runs)')
+            if data_idx is None:
+                continue
             data = buffer[record_idx]
             count = len(data) if isinstance(data, (list, tuple)) else None
             if count is not None and -count <= data_idx < count:
                 continue
-            side = 'student' if record['from_student'] else 'teacher'
             gives = (f'{count} outputs (indices 0-{count - 1})' if count else
                      'no outputs' if count == 0 else 'one tensor, not a tuple of outputs (set indices=None)')
             if loss_name in self._level_tags:
@@ -318,6 +380,32 @@ class MultiLevelDistiller(ConfigurableDistiller):
                         f'{x.numel()} (shape {tuple(x.shape)}, {x.dtype}) at training iteration '
                         f'{"unknown" if iteration is None else iteration}; set check_finite=False in the '
                         'distiller to skip this check')
+
+
+def check_recorder_sources(manager: Any, model: torch.nn.Module, side: str) -> None:
+    """Raise ``RecipeKeyError`` naming the recorder's config key when it taps a module (or parameter) the model does
+    not have; upstream asserts (``"neck.nonesuch" is not in the model.``) without the key or what the model has."""
+    import difflib
+    modules = dict(model.named_modules())
+    params = dict(model.named_parameters())
+    for name, recorder in manager.recorders.items():
+        source = getattr(recorder, 'source', None)
+        kind = type(recorder).__name__
+        if not isinstance(source, str) or kind not in ('ModuleOutputsRecorder', 'ModuleInputsRecorder',
+                                                         'ParameterRecorder'):
+            continue
+        names = params if kind == 'ParameterRecorder' else modules
+        if source in names:
+            continue
+        close = difflib.get_close_matches(source, [n for n in names if n], n=3)
+        parent = source.rpartition('.')[0]
+        children = sorted(n.rpartition('.')[2] for n in names if n and n.rpartition('.')[0] == parent
+                          and (parent in modules or not parent))
+        raise RecipeKeyError(
+            f'model.distiller.{side}_recorders.{name}.source={source!r}: the {side} has no such '
+            f'{"parameter" if kind == "ParameterRecorder" else "module"}'
+            + (f'; closest: {", ".join(close)}' if close else '')
+            + (f'; {parent or "the model"} holds: {", ".join(children[:12])}' if children else ''))
 
 
 def replaced_method_message(levels: Dict[str, Any], missing: List[str]) -> str:

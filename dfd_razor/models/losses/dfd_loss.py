@@ -143,6 +143,11 @@ class DFDLoss(nn.Module):
             raise ValueError('DFDLoss: hd_constraint and ld_constraint are both None: nothing to distill')
         if not split and hd_constraint is None:
             raise ValueError('DFDLoss: split=False applies hd_constraint to the whole map; it must not be None')
+        for name, value in (('alpha', alpha), ('beta', beta), ('strict_power', strict_power),
+                            ('temperature', temperature)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):  # '2e-5' in a config: a TypeError later
+                raise ValueError(f'DFDLoss: {name} must be a number (model.distiller.levels.loss.{name} in a '
+                                 f'recipe), got {value!r} ({type(value).__name__})')
         if strict_power <= 0:
             raise ValueError(f'DFDLoss: strict_power must be > 0, got {strict_power}')
         if temperature <= 0:

@@ -106,11 +106,16 @@ def test_error_names_level_for_wrong_channels():
     # the student neck is 32 wide but the distiller is told 48: the first layer that meets it names the shapes
     algo = algorithm(distiller=dfd_distiller(48, 64))
     data = algo.data_preprocessor(batch(), True)
-    with pytest.raises(RuntimeError, match=r'loss_dfd_fpn0: .*48.*\[2, 32, 12, 16\].*32 channels'):
+    # (issue 41) it names the connector, the tap, the shape and the key to set, then torch's own message
+    with pytest.raises(ValueError, match=r"loss_dfd_fpn0\.s_feature: connector \w+ \(\w+\) does not take the "
+                                         r"student's 'neck' output \(2, 32, 12, 16\): set "
+                                         r"model\.distiller\.levels\.student_channels to its channels \(32\)\. "
+                                         r"RuntimeError: .*48.*\[2, 32, 12, 16\].*32 channels"):
         algo(**data, mode='loss')
     algo = algorithm(32, 32, distiller=dfd_distiller(48, 48))  # equal widths, no align layer: our connector
     data = algo.data_preprocessor(batch(), True)
-    with pytest.raises(ValueError, match=r'loss_dfd_fpn0: DFDConnector: .*\(N, 48, H, W\).*\(2, 32, 12, 16\)'):
+    with pytest.raises(ValueError, match=r'loss_dfd_fpn0\.s_transformed: connector trans_fpn0 \(DFDConnector\) .*'
+                                         r'ValueError: DFDConnector: .*\(N, 48, H, W\).*\(2, 32, 12, 16\)'):
         algo(**data, mode='loss')
 
 
