@@ -222,8 +222,8 @@ def test_the_cpu_recipes_log_distill_sum_as_the_sum_of_the_logged_terms(recipe):
                            ('student.loss_cls', 1.0), ('distill.ratio', x + y)):
             hub.update_scalar(f'train/{key}', value)
     runner = SimpleNamespace(message_hub=hub)
-    shown = LogProcessor(**dict({k: v for k, v in cfg.items() if k not in ('type', '_scope_')}, window_size=4))._collect_scalars(
-        [], runner, 'train')
+    args = dict({k: v for k, v in cfg.items() if k not in ('type', '_scope_')}, window_size=4)
+    shown = LogProcessor(**args)._collect_scalars([], runner, 'train')
     assert shown['distill.sum'] == pytest.approx(shown['distill.loss_a'] + shown['distill.loss_b'])
     assert shown['distill.sum'] == pytest.approx((sum(a) + sum(b)) / 4)
     assert shown['distill.ratio'] == pytest.approx((sum(a) + sum(b)) / 4)
