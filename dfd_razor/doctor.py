@@ -13,10 +13,13 @@ distillation algorithm (``model.loss``), then, for every distill term:
 
 plus, per loss (level), the recorded student/teacher shapes and the connectors with their parameter counts, which
 student module reads each tapped map in the same forward (:mod:`dfd_razor.tap_check`: a map no module reads as it
-is, such as one upstream of a decoder's fusion, is a warning naming the module the classifier reads instead), and
-the teacher checkpoint's coverage. :attr:`DistillReport.problems` names what would make a distillation run
+is, such as one upstream of a decoder's fusion, is a warning naming the module the classifier reads instead),
+whether the student's and the teacher's taps of each loss correspond (:class:`dfd_razor.tap_check.TapPair`: the same
+stage, the same resolution, the same width or a connector between, a similar depth in the stage), and the teacher
+checkpoint's coverage. :attr:`DistillReport.problems` names what would make a distillation run
 silently useless: a zero or non-finite term, a term whose gradient reaches no student module, a connector with
-parameters that no term trains, a teacher that receives gradient, a teacher that was not loaded.
+parameters that no term trains, a teacher that receives gradient, a teacher that was not loaded, taps of the two
+models in different stages or at different resolutions.
 """
 import math
 from dataclasses import dataclass, field
@@ -26,7 +29,7 @@ import torch
 from torch import Tensor, nn
 
 from .models.losses.weights import term_weight, weight_values
-from .tap_check import TapCheck, student_taps, tap_checks, trace_modules
+from .tap_check import TapCheck, TapPair, student_taps, tap_checks, tap_pairs, trace_modules
 
 @dataclass
 class LossInputs:
@@ -63,6 +66,7 @@ class DistillReport:
     problems: List[str] = field(default_factory=list)
     warnings: List[str] = field(default_factory=list)
     taps: List[TapCheck] = field(default_factory=list)  # who reads each tapped student map (tap_check)
+    pairs: List[TapPair] = field(default_factory=list)  # each loss's student and teacher taps (tap_check)
 
     @property
     def distill_loss(self) -> float:
@@ -93,6 +97,9 @@ class DistillReport:
         if self.taps:
             out += ['', 'taps (who reads each tapped student map in the forward):']
             out += [f'  {t.label}: {t.describe()}' for t in self.taps]
+        if self.pairs:
+            out += ['', 'tap pairs (the student\'s and the teacher\'s map of each loss, before connectors):']
+            out += [f'  {p.label}: {p.describe()}' for p in self.pairs]
         out += ['', f'teacher: {self.teacher}']
         out += [''] + [f'warning: {w}' for w in self.warnings]
         out += [f'PROBLEM: {p}' for p in self.problems] or ['no problem found']
@@ -166,9 +173,11 @@ def diagnose(model: nn.Module, data: Dict[str, Any], teacher: str = 'loaded') ->
         DistillReport: the tables and the problems found (empty when none).
     """
     distiller = model.distiller
-    with trace_modules(model.student) as calls:  # which module reads each tapped map (tap_check)
+    # which module reads each tapped map, and whether the student's and the teacher's taps correspond (tap_check)
+    with trace_modules(model.student) as calls, trace_modules(model.teacher) as teacher_calls:
         losses = model(**data, mode='loss')
         taps = tap_checks(calls, student_taps(distiller))
+        pairs = tap_pairs(distiller, calls, teacher_calls)
     problems: List[str] = []
     warnings: List[str] = []
     task = {k: _value(v) for k, v in losses.items() if 'loss' in k and not k.startswith('distill.')}
@@ -251,7 +260,11 @@ def diagnose(model: nn.Module, data: Dict[str, Any], teacher: str = 'loaded') ->
     if teacher.startswith('random'):
         warnings.append('the teacher is random: the values say nothing about a trained teacher')
     warnings += [t.warning() for t in taps if not t.ok]
-    return DistillReport(loss_infos, terms, task_loss, teacher, problems, warnings, taps)
+    for pair in pairs:
+        found, doubts = pair.findings()
+        problems += found
+        warnings += doubts
+    return DistillReport(loss_infos, terms, task_loss, teacher, problems, warnings, taps, pairs)
 
 
 def suggested_weights(model: nn.Module, report: DistillReport, ratio: float) -> Dict[str, Dict[str, float]]:
@@ -260,3 +273,34 @@ def suggested_weights(model: nn.Module, report: DistillReport, ratio: float) -> 
     factor = report.suggest_factor(ratio)
     return {loss_name: {k: v * factor for k, v in weight_args(module).items()}
             for loss_name, module in model.distiller.distill_losses.items()}
+
+
+def custom_key_warnings(model: nn.Module, optim_wrapper: Optional[Dict[str, Any]]) -> List[str]:
+    """Warnings for ``optim_wrapper.paramwise_cfg.custom_keys`` that reach the distiller's own parameters.
+
+    mmengine's ``DefaultOptimWrapperConstructor`` gives a parameter the multipliers of the longest key contained in
+    its full name. A student's key meant for its head (SegFormer's ``head: lr_mult=10``) is contained in
+    ``distiller.connectors.trans_head0.conv.weight`` as well: the connector then trains at 10x the learning rate
+    and nothing says so. One warning per key whose multipliers are not 1, naming the parameters it reaches.
+    """
+    keys = dict(((optim_wrapper or {}).get('paramwise_cfg') or {}).get('custom_keys') or {})
+    if not keys:
+        return []
+    ordered = sorted(sorted(keys), key=len, reverse=True)  # mmengine's order: the longest key first
+    reached: Dict[str, List[str]] = {}
+    for name, _ in model.named_parameters():
+        if not name.startswith('distiller.'):
+            continue
+        key = next((k for k in ordered if k in name), None)
+        mults = dict(keys.get(key) or {})
+        if key is not None and (mults.get('lr_mult', 1) != 1 or mults.get('decay_mult', 1) != 1):
+            reached.setdefault(key, []).append(name)
+    out = []
+    for key, names in reached.items():
+        mults = ', '.join(f'{k}={v:g}' for k, v in keys[key].items() if k in ('lr_mult', 'decay_mult'))
+        modules = list(dict.fromkeys('.'.join(n.split('.')[:3]) for n in names))  # distiller.connectors.<name>
+        out.append(f'optim_wrapper.paramwise_cfg.custom_keys[{key!r}] ({mults}) matches {len(names)} distiller '
+                   f'parameter(s) ({", ".join(modules[:3])}{" ..." if len(modules) > 3 else ""}): they train at '
+                   "those multipliers; add custom_keys['distiller']=dict(lr_mult=1.0, decay_mult=1.0) (the longest "
+                   'matching key wins)')
+    return out

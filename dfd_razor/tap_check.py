@@ -221,3 +221,103 @@ def student_taps(distiller: Any) -> List[Tuple[str, str, Optional[int]]]:
             if isinstance(source, str):
                 taps[(loss_name, source, record.get('data_idx'))] = None
     return list(taps)
+
+
+# ---- do the student's and the teacher's taps correspond? ------------------------------------------------------------
+#: Within-stage depths further apart than this are a warning (:meth:`TapPair.findings`). Chosen so that every shipped
+#: recipe passes (the deepest gap among them, stage outputs of backbones of different depths, is well below it) and a
+#: tap one stage off in a 4-stage backbone (about 0.3 to 0.5 apart) is flagged.
+DEPTH_GAP = 0.25
+
+
+def stage_depth(calls: Sequence[Call], module: str) -> Optional[float]:
+    r"""How far through its stage a module's first call returned: the fraction of the stage's calls of leaf modules
+    with parameters that had finished then, :math:`d = |\{\text{leaf calls of the stage done}\}| / |\{\text{leaf calls
+    of the stage}\}|` (1 for the stage itself, e.g. ``backbone``; about 0.6 for the third of four backbone stages).
+    The stage is the module name's first component; None when the module did not run."""
+    stage = module.split('.')[0]
+    position = next((i for i, c in enumerate(calls) if c.name == module), None)
+    leaves = [i for i, c in enumerate(calls) if c.leaf and c.has_params and (c.name + '.').startswith(stage + '.')]
+    if position is None or not leaves:
+        return None
+    return sum(1 for i in leaves if i <= position) / len(leaves)
+
+
+@dataclass
+class TapPair:
+    """One loss's student tap and teacher tap, and what each map is: the shape recorded (before connectors), and how
+    deep in its stage the tapped module returned (:func:`stage_depth`)."""
+    label: str  # the distill loss
+    student: str  # 'backbone.stage3' or 'neck[2]'
+    teacher: str
+    student_shape: Tuple[int, ...]
+    teacher_shape: Tuple[int, ...]
+    student_depth: Optional[float]
+    teacher_depth: Optional[float]
+    aligned: bool  # a connector sits between the student's map and the loss
+
+    def describe(self) -> str:
+        """One line: both taps, their shapes and depths."""
+        def side(tap: str, shape: Tuple[int, ...], depth: Optional[float]) -> str:
+            return f'{tap} {shape}' + (f' at {depth:.2f} of {tap.split(".")[0].split("[")[0]}' if depth else '')
+        return (f'student {side(self.student, self.student_shape, self.student_depth)} ~ teacher '
+                f'{side(self.teacher, self.teacher_shape, self.teacher_depth)}')
+
+    def findings(self) -> Tuple[List[str], List[str]]:
+        """(problems, warnings): taps in different stages, maps of different resolution (another output stride:
+        a loss that resizes runs without complaint), maps of different channels with no connector between; depths
+        in the stage more than :data:`DEPTH_GAP` apart (a warning: backbones of different depths put a stage's
+        output at different fractions, but not a whole stage apart)."""
+        problems, warnings = [], []
+        s_stage, t_stage = (tap.split('.')[0].split('[')[0] for tap in (self.student, self.teacher))
+        where = f'{self.label}: the student taps {self.student}, the teacher {self.teacher}'
+        if s_stage != t_stage:
+            problems.append(f'{where}: different stages ({s_stage} vs {t_stage}); tap the same stage of both')
+        if len(self.student_shape) == len(self.teacher_shape) >= 3 and \
+                self.student_shape[2:] != self.teacher_shape[2:]:
+            problems.append(f'{where}: maps of different size {self.student_shape[2:]} vs {self.teacher_shape[2:]} '
+                            'on the same input (another output stride): tap the outputs of the same stride')
+        if len(self.student_shape) >= 2 and len(self.teacher_shape) >= 2 and not self.aligned and \
+                self.student_shape[1] != self.teacher_shape[1]:
+            problems.append(f'{where}: {self.student_shape[1]} vs {self.teacher_shape[1]} channels and no connector '
+                            'between: tap maps of equal width or add an alignment connector (the *_align methods)')
+        if self.student_depth is not None and self.teacher_depth is not None and s_stage == t_stage and \
+                abs(self.student_depth - self.teacher_depth) > DEPTH_GAP:
+            warnings.append(f'{where}: at {self.student_depth:.2f} vs {self.teacher_depth:.2f} of their {s_stage} '
+                            '(the fraction of its layers run): probably not the same stage of the two models')
+        return problems, warnings
+
+
+def tap_pairs(distiller: Any, student_calls: Sequence[Call], teacher_calls: Sequence[Call]) -> List[TapPair]:
+    """Per distill loss, its first student tap and its first teacher tap (by the mapping's order), after a forward
+    traced on both models (:func:`trace_modules`) that left the distiller's recorders filled."""
+    pairs = []
+    for loss_name, mapping in distiller.loss_forward_mappings.items():
+        found: Dict[bool, Tuple[str, Tuple[int, ...], Optional[float], bool]] = {}
+        for record in mapping.values():
+            side = bool(record.get('from_student'))
+            if side in found or 'recorder' not in record:
+                continue
+            managers = distiller.student_recorders if side else distiller.teacher_recorders
+            source = getattr(managers.get_recorder(record['recorder']), 'source', None)
+            raw = distiller.get_record(**{k: v for k, v in record.items() if k not in ('connector', 'connector_idx')})
+            if not isinstance(source, str) or not isinstance(raw, Tensor):
+                continue
+            idx = record.get('data_idx')
+            tap = source + (f'[{idx}]' if idx is not None else '')
+            aligned = side and any(r.get('connector') and r.get('from_student') and r.get('recorder') ==
+                                   record['recorder'] and r.get('data_idx') == idx and
+                                   not _is_transform(distiller, r['connector']) for r in mapping.values())
+            found[side] = (tap, tuple(raw.shape), stage_depth(student_calls if side else teacher_calls, source),
+                           aligned)
+        if True in found and False in found:
+            (s_tap, s_shape, s_depth, aligned), (t_tap, t_shape, t_depth, _) = found[True], found[False]
+            pairs.append(TapPair(loss_name, s_tap, t_tap, s_shape, t_shape, s_depth, t_depth, aligned))
+    return pairs
+
+
+def _is_transform(distiller: Any, connector: str) -> bool:
+    """DFD's transform (``DFDConnector`` with equal widths) maps the student to a prediction, not to the teacher's
+    width; any other connector on a student input is taken as aligning its channels."""
+    module = distiller.connectors[connector]
+    return type(module).__name__ == 'DFDConnector' and module.in_channels == module.out_channels

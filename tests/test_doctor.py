@@ -89,3 +89,28 @@ def test_connector_with_parameters_but_no_gradient_is_still_a_problem():
     report = diagnose(model, dict(inputs=torch.randn(2, 3, 8, 8), data_samples=None))
     assert report.problems == ['loss_cwd: connector t receives no gradient from any term'], report.table()
     assert report.terms[0].connector_grad == {'s': True, 't': False}
+
+
+def test_a_student_custom_key_that_reaches_the_distiller_is_named():
+    """Issue 41: SegFormer's ``custom_keys={'head': dict(lr_mult=10)}`` is contained in the DFD connector's parameter
+    names (``distiller.connectors.trans_head0...``): mmengine gives them 10x the learning rate."""
+    from dfd_razor.doctor import custom_key_warnings
+
+    class Algo(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.architecture = nn.ModuleDict(dict(decode_head=nn.Conv2d(4, 4, 1)))
+            self.distiller = nn.Module()
+            self.distiller.connectors = nn.ModuleDict(dict(trans_head0=nn.Conv2d(4, 4, 1),
+                                                           align_neck0=nn.Conv2d(4, 4, 1)))
+
+    model = Algo()
+    optim = dict(paramwise_cfg=dict(custom_keys={'head': dict(lr_mult=10.0), 'norm': dict(decay_mult=0.0)}))
+    assert custom_key_warnings(model, optim) == [
+        "optim_wrapper.paramwise_cfg.custom_keys['head'] (lr_mult=10) matches 2 distiller parameter(s) "
+        "(distiller.connectors.trans_head0): they train at those multipliers; add "
+        "custom_keys['distiller']=dict(lr_mult=1.0, decay_mult=1.0) (the longest matching key wins)"]
+    optim['paramwise_cfg']['custom_keys']['distiller'] = dict(lr_mult=1.0, decay_mult=1.0)  # the documented fix
+    assert custom_key_warnings(model, optim) == []
+    assert custom_key_warnings(model, dict(paramwise_cfg=dict(custom_keys={'head': dict(lr_mult=1.0)}))) == []
+    assert custom_key_warnings(model, None) == []

@@ -62,7 +62,7 @@ def main() -> None:
     from mmengine.runner import Runner
     from mmrazor.registry import MODELS
 
-    from dfd_razor.doctor import diagnose, suggested_weights
+    from dfd_razor.doctor import custom_key_warnings, diagnose, suggested_weights
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     if cfg.get('data_preprocessor') is not None:  # as mmengine's Runner does for a model config without one
         cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
@@ -87,6 +87,7 @@ def main() -> None:
         if isinstance(e, RecipeError):  # ours: its message names the key and the fix
             raise RecipeError(f'{args.config}: {error_message(e)}') from e
         raise RecipeError(f'{args.config}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else e!r}') from e
+    report.warnings += custom_key_warnings(model, cfg.get('optim_wrapper'))
     print(report.table(), flush=True)
     if args.suggest_weights is not None:
         factor = report.suggest_factor(args.suggest_weights)

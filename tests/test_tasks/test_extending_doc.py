@@ -69,12 +69,13 @@ def test_worked_example_runs_as_written_outside_the_repository(tmp_path):
     import subprocess
     import sys
     user = [(p, b) for p, b in listings() if p.startswith(USER)]
-    assert len(user) == 5  # the worked example's three, section 6's pair and recipe (test_offline_extension.py)
+    assert len(user) == 6  # the worked example's three, section 6's pair and recipe (test_offline_extension.py),
+    # section 8's moved tap (test_the_moved_tap_recipe_passes_the_doctor)
     for path, body in user:
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text(body)
     commands = [c for lang, text in blocks() if lang == 'bash' for c in text.strip().splitlines() if USER in c]
-    assert len(commands) == 6  # the worked example's four, then section 6's two (test_offline_extension.py)
+    assert len(commands) == 7  # the worked example's four, section 6's two (test_offline_extension.py), section 8's
 
     def run(command, *extra):
         args = command.replace(USER, str(tmp_path / USER) + '/').split()
@@ -104,3 +105,27 @@ def test_worked_example_runs_as_written_outside_the_repository(tmp_path):
                   f'model.teacher_ckpt={teacher}', *short)
     assert student.returncode == 0, student.stdout[-3000:] + student.stderr[-3000:]
     assert (tmp_path / 'student' / 'iter_2.pth').is_file()
+
+
+def test_the_moved_tap_recipe_passes_the_doctor(tmp_path):
+    """Section 8: the worked example's files, its DFD recipe with the tap moved to the backbone's last stage, and the
+    doctor command as the guide writes it: no problem, and the tap pair it prints is the backbone's output 3 on both
+    models, at the strides and widths section 8 names (128 vs 512 channels, the same size)."""
+    import subprocess
+    import sys
+    for path, body in listings():
+        if path.startswith(USER):
+            (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / path).write_text(body)
+    command = next(c for lang, text in blocks() if lang == 'bash' for c in text.strip().splitlines()
+                   if 'dfd_backbone_deeplabv3' in c)
+    args = command.replace(USER, str(tmp_path / USER) + '/').split()
+    env = dict(__import__('os').environ, OMP_NUM_THREADS='1')
+    proc = subprocess.run([sys.executable] + args[1:], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    pair = next(line for line in proc.stdout.splitlines() if line.strip().startswith('loss_dfd_backbone0: student'))
+    shapes = re.findall(r'backbone\[3\] \((\d+), (\d+), (\d+), (\d+)\)', pair)
+    assert len(shapes) == 2, pair
+    (_, s_channels, *s_size), (_, t_channels, *t_size) = shapes
+    assert (s_channels, t_channels) == ('128', '512') and s_size == t_size, pair
+    assert 'the student taps' not in proc.stdout, proc.stdout[-3000:]
