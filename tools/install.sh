@@ -94,8 +94,14 @@ else
 fi
 pip_install -q -c "$TORCH_PIN" "$WHEEL_DIR"/mmcv-*.whl
 
-step "dfd_razor (editable)"
-pip_install -q --no-deps --no-build-isolation -e "$REPO"
+# Installed once per environment: a reinstall changes nothing (the checkout is imported in place) and setuptools
+# prints its editable-install BuildBackendWarning block each time.
+if [ "$("$PY" -m pip show dfd-razor 2>/dev/null | sed -n 's/^Editable project location: //p')" = "$REPO" ]; then
+  step "dfd_razor: already installed in editable mode from $REPO"
+else
+  step "dfd_razor (editable)"
+  pip_install -q --no-deps --no-build-isolation -e "$REPO"
+fi
 
 # mim train mmrazor runs MMRazor's train.py, which imports mmrazor before our custom_imports: a startup hook
 # applies dfd_razor's fixes first in every process of this environment (see dfd_razor_startup.py).
