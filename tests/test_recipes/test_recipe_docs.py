@@ -10,8 +10,15 @@ metafiles give its path from the repository root (``configs/pairs/name.py``). RE
 header is :data:`COLUMNS` followed by one task's metric column (:data:`METRICS`); a row may link a recipe of
 another folder (the ablation tables link their baseline), which is then held to that recipe's own metafile entry.
 
-The comparison functions (:func:`row_problems`, :func:`entry_problems`) return a list of problems rather than
-asserting, so that ``test_*_catch_*`` can show that a deliberately wrong row or entry is caught.
+Every metafile ``Results`` entry has a ``Source`` saying where its number comes from (:func:`source_problems`):
+``DFD paper, table N`` (``tables 1, 8, 9, 11, 12`` for a row of several), the ``### Table N`` README subsections
+under which the recipe's row appears, in any folder (:func:`paper_tables`, from the READMEs alone); an upstream model
+zoo, ``<Codebase> model zoo, configs/.../metafile.yml (<model>)``, named in the folder README's "Results published
+upstream" section, whose installed metafile gives that model the same number; or ``measured: benchmarks/<path>``,
+a file or folder of this repository.
+
+The comparison functions (:func:`row_problems`, :func:`entry_problems`, :func:`source_problems`) return a list of
+problems rather than asserting, so that ``test_*_catch_*`` can show that a deliberately wrong row or entry is caught.
 """
 import argparse
 import copy
@@ -424,6 +431,138 @@ def entry_problems(entry: Dict[str, Any], f: Facts) -> List[str]:
     return problems
 
 
+# ---- where each number comes from ---------------------------------------------------------------------------
+TABLE_HEADING = re.compile(r'Table (\d+)\b')  # a '### Table N: ...' (or 'Table 7 (pose): ...') subsection title
+UPSTREAM_HEADING = 'Results published upstream'
+UPSTREAM_SOURCE = re.compile(r'(?P<who>\S+) model zoo, (?P<file>configs/\S+\.ya?ml) \((?P<model>[^)]+)\)')
+# The codebase whose installed metafile an upstream Source names.
+UPSTREAM_CODEBASES = {'MMDetection': 'mmdet', 'MMYOLO': 'mmyolo', 'MMSegmentation': 'mmseg', 'MMPose': 'mmpose',
+                      'MMRazor': 'mmrazor'}
+# (recipe, table) where a README row stands under the table's heading but its number is not that table's.
+NOT_THE_TABLES_NUMBER = {
+    # recipes/ablations/README.md, "Choices the paper does not settle", table 1: "Table 1 prints 36.4 for the
+    # baseline, tables 5, 11 and 12 print 36.5 for the same model (the zoo's value); both tables link the same
+    # recipe, with 36.5" (recipes/retinanet/README.md: "table 1 prints 36.4 for the same model"). Its 36.5 is the
+    # number of tables 5, 11 and 12.
+    ('retinanet/student_retina-r50_1x_coco.py', 1),
+}
+
+
+def sections(text: str) -> List[Tuple[int, str, str]]:
+    """(level, title, body) of each Markdown heading, the body running to the next heading of any level; lines in
+    fenced code blocks (``# comment``) are not headings."""
+    found: List[Tuple[int, str, List[str]]] = [(0, '', [])]
+    fenced = False
+    for line in text.splitlines():
+        if line.startswith('```'):
+            fenced = not fenced
+        heading = None if fenced else re.match(r'(#+) (.*)', line)
+        if heading:
+            found.append((len(heading.group(1)), heading.group(2).strip(), []))
+        else:
+            found[-1][2].append(line)
+    return [(level, title, '\n'.join(body)) for level, title, body in found]
+
+
+def readme_tables(path: str, text: Optional[str] = None) -> Dict[str, set]:
+    """Recipe (absolute path) -> the numbers N of the ``### Table N`` subsections of ``path`` whose rows link it."""
+    tables: Dict[str, set] = {}
+    for level, title, body in sections(open(path).read() if text is None else text):
+        heading = TABLE_HEADING.match(title)
+        if level == 3 and heading:
+            for row in parse_readme(path, body):
+                tables.setdefault(row.config, set()).add(int(heading.group(1)))
+    return tables
+
+
+@functools.lru_cache(maxsize=None)
+def paper_tables() -> Dict[str, Tuple[int, ...]]:
+    """Recipe -> the paper tables its number is from: the ``### Table N`` subsections of every recipe folder's README
+    whose rows link it, less :data:`NOT_THE_TABLES_NUMBER`."""
+    found: Dict[str, set] = {}
+    for readme in sorted({r.readme for r in readme_rows()}):
+        for config, tables in readme_tables(readme).items():
+            found.setdefault(config, set()).update(tables)
+    return {config: tuple(sorted(n for n in tables if (_rel(config), n) not in NOT_THE_TABLES_NUMBER))
+            for config, tables in found.items()}
+
+
+def paper_source(tables: Tuple[int, ...]) -> Optional[str]:
+    """``DFD paper, table 2`` / ``DFD paper, tables 1, 8, 9, 11, 12`` (None for no table)."""
+    if not tables:
+        return None
+    return f'DFD paper, table {tables[0]}' if len(tables) == 1 else \
+        'DFD paper, tables ' + ', '.join(str(n) for n in sorted(tables))
+
+
+def upstream_section(readme: str) -> Optional[str]:
+    """The README's "Results published upstream" section, its subsections included (None if it has none)."""
+    text, inside = [], None
+    for level, title, body in sections(open(readme).read()):
+        if inside is not None and level <= inside:
+            break
+        if inside is None and level == 2 and title == UPSTREAM_HEADING:
+            inside = level
+        if inside is not None:
+            text.append(body)
+    return '\n'.join(text) if inside is not None else None
+
+
+def upstream_problems(source: str, number: Any, entry: Dict[str, Any], metric: Metric) -> List[str]:
+    """An upstream Source: named in the folder README's upstream section; the installed codebase's metafile has the
+    model, with the entry's number; a plain student's number is that of its own student config."""
+    m = UPSTREAM_SOURCE.fullmatch(source)
+    if m is None:
+        return [f'Source {source!r} is neither "DFD paper, table(s) ...", "<Codebase> model zoo, '
+                f'configs/.../metafile.yml (<model>)" nor "measured: benchmarks/..."']
+    readme = osp.join(osp.dirname(entry['_metafile']), 'README.md')
+    section = upstream_section(readme)
+    if section is None:
+        return [f'Source {source!r}: {_rel(readme)} has no "{UPSTREAM_HEADING}" section']
+    plain = re.sub(r"'s\b", '', section.replace('`', ''))  # "MMYOLO's model zoo (`configs/...`)"
+    problems = [f'Source {source!r}: {part!r} is not in the "{UPSTREAM_HEADING}" section of {_rel(readme)}'
+                for part in (f'{m.group("who")} model zoo', m.group('file')) if part not in plain]
+    scope = UPSTREAM_CODEBASES.get(m.group('who'))
+    meta = codebase_file(f'{scope}::' + m.group('file').split('configs/', 1)[1]) if scope else None
+    if meta is None or not osp.isfile(meta):
+        return problems + [f'Source {source!r}: no installed {m.group("who")} metafile {m.group("file")}']
+    models = {model['Name']: model for model in yaml.safe_load(open(meta)).get('Models') or []}
+    model = models.get(m.group('model'))
+    if model is None:
+        return problems + [f'Source {source!r}: {m.group("file")} has no model {m.group("model")}']
+    theirs = [r['Metrics'].get(metric.name) for r in model.get('Results') or []
+              if (r.get('Task'), r.get('Dataset')) == (metric.task, metric.dataset)]
+    if not any(same_number(number, t) for t in theirs):
+        problems.append(f'Source {source!r}: {m.group("model")} has {metric.name} {theirs}, the entry {number}')
+    student = entry.get('Metadata', {}).get('Student', '')
+    if 'Teacher' not in entry.get('Metadata', {}) and '::' in student and \
+            model.get('Config') != 'configs/' + student.split('::')[1]:
+        problems.append(f'Source {source!r}: {m.group("model")} is {model.get("Config")}, not the student {student}')
+    return problems
+
+
+def source_problems(entry: Dict[str, Any], f: Facts) -> List[str]:
+    """Every ``Results`` entry says where its number comes from, and the README (or the upstream metafile, or the
+    benchmark folder) agrees (see the module docstring)."""
+    path, metric, problems = osp.join(ROOT, entry['Config']), METRICS[f.scope], []
+    for result in entry.get('Results') or []:
+        source = result.get('Source')
+        if not isinstance(source, str) or not source:
+            problems.append(f'Results entry {result} has no Source')
+        elif source.startswith('DFD paper'):
+            expected = paper_source(paper_tables().get(path, ()))
+            if source != expected:
+                problems.append(f'Source {source!r}: the README rows of {_rel(path)} stand under '
+                                f'{expected or "no ### Table N subsection"}')
+        elif source.startswith('measured: '):
+            target = osp.normpath(source[len('measured: '):])
+            if not target.startswith('benchmarks' + osp.sep) or not osp.exists(osp.join(ROOT, target)):
+                problems.append(f'Source {source!r}: {target} is not a file or folder under benchmarks/')
+        else:
+            problems += upstream_problems(source, result.get('Metrics', {}).get(metric.name), entry, metric)
+    return problems
+
+
 def readme_rows() -> List[Row]:
     return [row for folder in sorted({folder_of(p) for p in recipes()})
             if osp.isfile(osp.join(RECIPES_DIR, folder, 'README.md'))
@@ -740,3 +879,84 @@ def test_parse_readme_reads_links_dashes_and_missing_numbers(tmp_path):
     assert (row.metric, row.student, row.paper) == ('paper mIoU', '[n](../../configs/n.py)', 36.5)
     assert readme_student(replace(row, readme=osp.join(RECIPES_DIR, 'pspnet', 'README.md')))[0] == 'configs/n.py'
     assert parse_readme('R', text.replace('paper box AP', 'paper top-1')) == []  # not a table of this file
+
+
+# ---- where each number comes from ----------------------------------------------------------------------------
+@pytest.mark.parametrize('path', sorted(p for p, e in entries().items() if e.get('Results')), ids=_rel)
+def test_every_result_says_where_its_number_comes_from(path):
+    assert source_problems(entries()[path], facts(path)) == []
+
+
+def test_paper_tables_are_the_readme_subsections():
+    """The sources the notes of recipes/retinanet/README.md and recipes/ablations/README.md spell out."""
+    tables = {stem(p): n for p, n in paper_tables().items()}
+    assert tables['dfd_fpn_retina-x101_retina-r50_1x_coco'] == (1, 8, 9, 11, 12)  # "Ours" of tables 1, 8, 9, 11, 12
+    assert tables['pkd_fpn_retina-x101_retina-r50_1x_coco'] == tables['mgd_fpn_retina-x101_retina-r50_1x_coco'] \
+        == (10,)
+    assert tables['student_retina-r50_1x_coco'] == (5, 11, 12)  # table 1 prints 36.4
+    assert tables['dfd_fpn_retina-x101_retina-r50_2x_coco'] == (2,)
+
+
+RETINA_1X = osp.join(RECIPES_DIR, 'retinanet', 'dfd_fpn_retina-x101_retina-r50_1x_coco.py')
+RTMDET_STUDENT = osp.join(RECIPES_DIR, 'rtmdet', 'student_rtmdet-l_300e_coco.py')
+
+
+def _with_source(entry: Dict[str, Any], source: Optional[str]) -> Dict[str, Any]:
+    result = {k: v for k, v in entry['Results'][0].items() if k != 'Source'}
+    return dict(entry, Results=[result if source is None else dict(result, Source=source)])
+
+
+def test_source_problems_catch_a_wrong_table():
+    entry, f = entries()[RETINA_1X], facts(RETINA_1X)
+    assert entry['Results'][0]['Source'] == 'DFD paper, tables 1, 8, 9, 11, 12'
+    assert source_problems(entry, f) == []
+    for wrong in ('DFD paper, tables 1, 8, 9, 11', 'DFD paper, tables 1, 8, 9, 10, 11, 12', 'DFD paper, table 2',
+                  'DFD paper, tables 1, 8, 9, 11, 13', 'DFD paper, tables 12, 11, 9, 8, 1', 'DFD paper'):
+        problems = source_problems(_with_source(entry, wrong), f)
+        assert problems and all('tables 1, 8, 9, 11, 12' in p for p in problems), (wrong, problems)
+    assert any('no Source' in p for p in source_problems(_with_source(entry, None), f))
+    assert any('neither' in p for p in source_problems(_with_source(entry, 'the paper, table 1'), f))
+    # the listed exception: the 1x student stands under table 1 too, which prints 36.4, not its 36.5
+    student = osp.join(RECIPES_DIR, 'retinanet', 'student_retina-r50_1x_coco.py')
+    assert source_problems(_with_source(entries()[student], 'DFD paper, tables 1, 5, 11, 12'), facts(student))
+    # a paper source in a folder the paper has no table for
+    rtmdet, rf = entries()[RTMDET_STUDENT], facts(RTMDET_STUDENT)
+    assert any('no ### Table N' in p for p in source_problems(_with_source(rtmdet, 'DFD paper, table 3'), rf))
+
+
+def test_source_problems_catch_a_wrong_upstream_or_measured_source():
+    entry, f = entries()[RTMDET_STUDENT], facts(RTMDET_STUDENT)
+    good = entry['Results'][0]['Source']
+    assert good == 'MMYOLO model zoo, configs/rtmdet/metafile.yml (rtmdet_l_syncbn_fast_8xb32-300e_coco)'
+    assert source_problems(entry, f) == []
+    wrong = {
+        # another model of the same metafile: another number, not the student config
+        good.replace('rtmdet_l_', 'rtmdet_m_'): ('box AP', 'not the student'),
+        good.replace('MMYOLO', 'MMDetection'): ('not in the',),  # README names MMYOLO's zoo
+        good.replace('rtmdet/metafile', 'yolov8/metafile'): ('not in the', 'no model'),
+        good.replace('rtmdet_l_', 'rtmdet_q_'): ('no model',),
+    }
+    for source, expected in wrong.items():
+        problems = source_problems(_with_source(entry, source), f)
+        assert all(any(e in p for p in problems) for e in expected), (source, problems)
+    retina = entries()[RETINA_1X]
+    assert any('has no "Results published upstream"' in p
+               for p in source_problems(_with_source(retina, good), facts(RETINA_1X)))
+    # measured numbers: a file or folder under benchmarks/
+    assert source_problems(_with_source(entry, 'measured: benchmarks/README.md'), f) == []
+    for bad in ('measured: benchmarks/no_such_study.md', 'measured: README.md', 'measured: benchmarks/../README.md'):
+        assert any('not a file or folder under benchmarks' in p
+                   for p in source_problems(_with_source(entry, bad), f)), bad
+
+
+def test_readme_tables_read_only_table_subsections(tmp_path):
+    def table(*names):
+        return ['| ' + ' | '.join(HEADER) + ' |', '|' + ' --- |' * len(HEADER)] + \
+            [f'| [{n}]({n}.py) | dfd | t | s | 1x | 1 | 1 | 40.0 |' for n in names] + ['']
+    text = '\n'.join(['# t', '## Results in the paper', '### Table 3: a'] + table('a', 'b') +
+                     ['### Table 7 (pose): b'] + table('a') +
+                     ['### 1x twins (tables 1, 5)'] + table('c') +  # not a Table N subsection
+                     ['## Train', '```bash', '### Table 9', '```'] + table('d'))  # a comment in a code block
+    tables = readme_tables(str(tmp_path / 'README.md'), text)
+    assert {stem(k): v for k, v in tables.items()} == {'a': {3, 7}, 'b': {3}}
+    assert paper_source((3, 7)) == 'DFD paper, tables 3, 7' and paper_source((3,)) == 'DFD paper, table 3'
