@@ -64,6 +64,18 @@ def use_random_teacher(cfg: Config) -> str:
             'checks the wiring, its values say nothing about distillation')
 
 
+def add_random_teacher_hook(cfg: Config) -> None:
+    """Add :class:`dfd_razor_tools.hooks.RandomTeacherHook` to ``custom_hooks``, and its module to
+    ``custom_imports``: the config the Runner saves in the work dir then loads, in every scope (``mmseg``'s too),
+    wherever this checkout is importable (tools/install.sh puts it on the path)."""
+    cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [dict(type='RandomTeacherHook')]
+    imports = dict(cfg.get('custom_imports') or dict(imports=[], allow_failed_imports=False))
+    names = list(imports.get('imports') or [])
+    if 'dfd_razor_tools.hooks' not in names:
+        imports['imports'] = names + ['dfd_razor_tools.hooks']
+    cfg.custom_imports = imports
+
+
 def random_teacher(cfg: Config) -> bool:
     """Whether the recipe distils from a random teacher (no ``teacher_ckpt``, ``allow_random_teacher``)."""
     model = cfg.get('model') or {}

@@ -1,13 +1,14 @@
 """Evaluate a recipe's distilled student (or, with --teacher, its teacher) with the task's metric.
 
     python tools/test.py RECIPE CHECKPOINT [--teacher] [--work-dir DIR] [--out-metrics FILE]
-        [--cfg-options ...] [--launcher pytorch] [--debug]
+        [--offline] [--data {bccd,camvid,pose_minicoco,tiny_coco}] [--cfg-options ...] [--launcher pytorch] [--debug]
 
 CHECKPOINT is a training checkpoint of the recipe (distiller, teacher and student inside) or an exported student
 (tools/export_student.py); it must fit the model exactly: a checkpoint of another architecture is an error that
 names the file and the keys. The metrics (COCO bbox/segm mAP, keypoint AP, mIoU: whatever the recipe's
 test_evaluator computes) are written as JSON to --out-metrics (default: <work dir>/test_metrics.json), which
-tools/compare.py reads. Bad input is one line naming the file or config key (exit status 2); `--debug` shows the
+tools/compare.py reads. ``--offline`` and ``--data`` are tools/train.py's (dfd_razor_tools.trial): a model trained
+with ``--data camvid`` is evaluated on the same bundled set with the same class count. Bad input is one line naming the file or config key (exit status 2); `--debug` shows the
 traceback instead.
 """
 import argparse
@@ -19,6 +20,7 @@ from dfd_razor.checkpoint import load_state_strictly, model_state, read_checkpoi
 from dfd_razor_tools.classes import check_num_classes
 from dfd_razor_tools.launch import (RecipeError, add_debug_flag, build_dataloaders, check_data, common_parser,
                                     distill_part, load_config, recipe_errors, run_cli, set_local_rank)
+from dfd_razor_tools.trial import add_trial_arguments, apply_trial_options
 from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
@@ -29,6 +31,7 @@ def parse_args() -> argparse.Namespace:
                         help='checkpoint to evaluate (with --teacher: defaults to model.teacher_ckpt)')
     parser.add_argument('--teacher', action='store_true', help="evaluate the recipe's teacher instead of the student")
     parser.add_argument('--out-metrics', help='JSON file for the metrics (default: <work dir>/test_metrics.json)')
+    add_trial_arguments(parser, train=False)
     add_debug_flag(parser)
     args = parser.parse_args()
     set_local_rank(args)
@@ -45,6 +48,8 @@ def strict_load(runner: Runner, path: str) -> None:
 def main() -> None:
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    for line in apply_trial_options(cfg, args, args.cfg_options):
+        print(line, flush=True)
     checkpoint = args.checkpoint
     if args.teacher:
         checkpoint = checkpoint or cfg.model.get('teacher_ckpt')

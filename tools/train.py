@@ -33,7 +33,7 @@ from dfd_razor_tools.classes import check_num_classes
 from dfd_razor_tools.launch import (RecipeError, add_debug_flag, build_dataloaders, check_data, common_parser,
                                     load_config, recipe_errors, run_cli, set_local_rank)
 from dfd_razor_tools.offline import download_errors
-from dfd_razor_tools.trial import add_trial_arguments, apply_trial_options, random_teacher
+from dfd_razor_tools.trial import add_random_teacher_hook, add_trial_arguments, apply_trial_options, random_teacher
 from mmengine.device import get_device
 from mmengine.logging import print_log
 from mmengine.runner import Runner
@@ -63,7 +63,7 @@ def main() -> None:
         if not args.random_teacher:
             print('WARNING: the teacher is RANDOM (model.teacher_ckpt=None, model.allow_random_teacher=True): this '
                   'run checks the wiring, its values say nothing about distillation', flush=True)
-        cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [dict(type='RandomTeacherHook')]
+        add_random_teacher_hook(cfg)
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if wrapper == 'AmpOptimWrapper':

@@ -143,6 +143,23 @@ def test_segmentation_recipe_through_the_tools_and_teacher_evaluation(tmp_path):
     assert json.load(open(str(tmp_path / 'teacher.json')))['teacher'] is True
 
 
+def test_a_random_teacher_run_saves_a_config_that_tools_test_loads_with_data(tmp_path):
+    """Issue 41: the config a --random-teacher run saves names RandomTeacherHook, which loads in mmseg's scope (its
+    module is in the saved config's custom_imports), and tools/test.py takes --data and --offline as train.py does."""
+    seg = osp.join(ROOT, 'recipes', 'cpu_demo', 'dfd_head_pspnet-r18_pspnet-r18q_200i_camvid.py')
+    work = str(tmp_path / 'work')
+    run(['tools/train.py', seg, '--random-teacher', '--data', 'camvid', '--max-iters', '1', '--no-validate',
+         '--work-dir', work, '--cfg-options', 'train_dataloader.batch_size=2'])
+    saved = osp.join(work, osp.basename(seg))
+    assert "'dfd_razor_tools.hooks'" in open(saved).read() and 'RandomTeacherHook' in open(saved).read()
+    out = str(tmp_path / 'metrics.json')
+    proc = run(['tools/test.py', saved, osp.join(work, 'iter_1.pth'), '--data', 'camvid', '--offline',
+                '--work-dir', str(tmp_path / 'test'), '--out-metrics', out, '--cfg-options',
+                'test_dataloader.dataset.indices=4'])
+    assert '--data camvid: ' in proc.stdout
+    assert 0 <= json.load(open(out))['metrics']['mIoU'] <= 100
+
+
 def test_teacher_val_reports_teacher_metrics_beside_the_students(tmp_path):
     from testing_helpers import load_recipe, make_teacher_checkpoint
     seg = osp.join(ROOT, 'recipes', 'cpu_demo', 'dfd_head_pspnet-r18_pspnet-r18q_200i_camvid.py')
