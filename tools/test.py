@@ -7,8 +7,9 @@ CHECKPOINT is a training checkpoint of the recipe (distiller, teacher and studen
 (tools/export_student.py); it must fit the model exactly: a checkpoint of another architecture is an error that
 names the file and the keys. The metrics (COCO bbox/segm mAP, keypoint AP, mIoU: whatever the recipe's
 test_evaluator computes) are written as JSON to --out-metrics (default: <work dir>/test_metrics.json), which
-tools/compare.py reads. ``--offline`` and ``--data`` are tools/train.py's (dfd_razor_tools.trial): a model trained
-with ``--data camvid`` is evaluated on the same bundled set with the same class count. Bad input is one line naming the file or config key (exit status 2); `--debug` shows the
+tools/compare.py reads. ``--offline`` and ``--data`` are tools/train.py's
+(dfd_razor_tools.trial): a model trained with ``--data camvid`` is evaluated on the same bundled set with the same
+class count. Bad input is one line naming the file or config key (exit status 2); `--debug` shows the
 traceback instead.
 """
 import argparse
