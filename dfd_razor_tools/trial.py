@@ -14,6 +14,7 @@ The options of ``tools/train.py`` (and, for ``--offline`` and ``--data``, of ``t
 import argparse
 import copy
 import os.path as osp
+import re
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from mmengine.config import Config
@@ -313,6 +314,24 @@ def _data_preprocessors(cfg: Config) -> Iterator[Tuple[str, Any]]:
     yield from walk(cfg.model, 'model')
 
 
+def _final_value(cfg: Config, line: str) -> str:
+    """A ``--data`` class-count line (``--data camvid: KEY 19 -> 11 (11 classes)``), saying so when the
+    ``--cfg-options`` merged after the swap set KEY to another value."""
+    m = re.fullmatch(r'--data (\S+): (\S+) (\S+) -> (\S+) \(\d+ classes\)', line)
+    if not m:
+        return line
+    node: Any = cfg
+    for part in m.group(2).split('.'):
+        try:
+            node = node[int(part)] if isinstance(node, (list, tuple)) else node[part]
+        except (KeyError, IndexError, TypeError, ValueError):
+            return line
+    if str(node) == m.group(4):
+        return line
+    change = f'stays {node}' if str(node) == m.group(3) else f'{m.group(3)} -> {node}'
+    return f'--data {m.group(1)}: {m.group(2)} {change} (--cfg-options sets it; --data alone would set {m.group(4)})'
+
+
 def apply_trial_options(cfg: Config, args: argparse.Namespace, cfg_options: Optional[dict] = None) -> List[str]:
     """Apply the trial options of ``args`` to ``cfg`` (loaded, with ``cfg_options`` merged); the lines to print.
 
@@ -331,6 +350,7 @@ def apply_trial_options(cfg: Config, args: argparse.Namespace, cfg_options: Opti
         lines += use_bundled_data(cfg, args.data, getattr(args, 'data_root', None))
         if cfg_options:
             cfg.merge_from_dict(cfg_options)
+            lines = [_final_value(cfg, line) for line in lines]
             if offline:
                 lines += make_offline(cfg)
     if getattr(args, 'max_iters', None) is not None:
