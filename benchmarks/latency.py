@@ -11,7 +11,7 @@ The teacher is exported and timed in ONNX Runtime too, so that every speed-up co
         [--score] [--models teacher student] [--runtimes pytorch onnxruntime] [--threads 1 2] [--repeats 30]
         [--warmup 5] [--out benchmarks/latency.md] [--json FILE]
 
-``--task`` is a CPU pair of ``dfd_razor_tools.demo_tasks`` (det, seg, yolo, pose, bccd, camvid; several allowed).
+``--task`` is a CPU pair of ``dfd_razor_tools.cpu_pairs`` (det, seg, yolo, pose, bccd, camvid; several allowed).
 Without checkpoints the models have the random weights of their recipes: latency and FLOPs depend on the
 architecture and the input size, not on the weights. ``--student-ckpt`` (a distillation checkpoint, or a plain one
 of the student recipe) and ``--teacher-ckpt`` load weights (``TASK=CKPT`` with several tasks); with ``--score`` each
@@ -31,12 +31,11 @@ import tempfile
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if REPO not in sys.path:  # dfd_razor_tools lives in the checkout (tools/install.sh also puts it on the path)
-    sys.path.insert(0, REPO)
+import torch
+from torch import nn
 
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
+# dfd_razor_tools lives in the checkout: the environment tools/install.sh builds has it on the path (a .pth file)
+from dfd_razor_tools.paths import absolute
 
 RUNTIMES = {'pytorch': 'PyTorch eager', 'onnxruntime': 'ONNX Runtime'}
 
@@ -54,7 +53,7 @@ def build_model(recipe_path: str, checkpoint: Optional[str] = None) -> Tuple[nn.
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmrazor.registry import MODELS
-    cfg = Config.fromfile(recipe_path if osp.isabs(recipe_path) else osp.join(REPO, recipe_path))
+    cfg = Config.fromfile(absolute(recipe_path))
     if 'architecture' in cfg.model:
         raise ValueError(f'{recipe_path} is a distillation recipe; give the plain teacher or student recipe')
     init_default_scope(cfg.get('default_scope', 'mmdet'))
@@ -138,7 +137,7 @@ def measure(task: str, models: Sequence[str] = ('teacher', 'student'),
             runtimes: Sequence[str] = ('pytorch', 'onnxruntime'), threads: Sequence[int] = (1, 2), repeats: int = 30,
             warmup: int = 5, checkpoints: Optional[Dict[str, str]] = None, score: bool = False,
             work_dir: Optional[str] = None) -> List[Dict[str, Any]]:
-    """One row per model and runtime of a CPU pair (``dfd_razor_tools.demo_tasks.TASKS[task]``).
+    """One row per model and runtime of a CPU pair (``dfd_razor_tools.cpu_pairs.TASKS[task]``).
 
     Returns:
         list[dict]: ``task``, ``model`` (teacher / student), ``runtime``, ``recipe``, ``params``, ``gflops``,
@@ -147,7 +146,7 @@ def measure(task: str, models: Sequence[str] = ('teacher', 'student'),
         of the student (PyTorch and ONNX Runtime rows).
     """
     from dfd_razor_tools import onnx_export
-    from dfd_razor_tools.demo_tasks import TASKS, recipe
+    from dfd_razor_tools.cpu_pairs import TASKS, recipe
     spec = TASKS[task]
     checkpoints = checkpoints or {}
     rows: List[Dict[str, Any]] = []
@@ -275,7 +274,7 @@ def task_paths(values: Sequence[str], tasks: Sequence[str], option: str) -> Dict
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    from dfd_razor_tools.demo_tasks import TASKS
+    from dfd_razor_tools.cpu_pairs import TASKS
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--task', nargs='+', choices=sorted(TASKS), default=['det'])
     parser.add_argument('--models', nargs='+', choices=['teacher', 'student'], default=['teacher', 'student'])

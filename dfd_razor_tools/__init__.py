@@ -3,9 +3,10 @@
 ``dfd_razor`` is the library (components, compatibility fixes, checkpoint handling); this package is the glue of
 the command-line tools (:mod:`.launch`; :mod:`.offline`, :mod:`.trial`, :mod:`.classes` and :mod:`.hooks` for
 ``--offline``, ``--random-teacher``, ``--max-iters``, ``--no-validate``, ``--data`` and the class-count check), the
-bundled small datasets (:mod:`.data`) and the CPU demo tasks (:mod:`.demo_tasks`), which know where the
-repository's recipes and ``../shared/data`` are. It lives in the checkout and is importable in the environment
-``tools/install.sh`` builds (a ``.pth`` file names the checkout); the ``dfd_razor`` wheel does not include it.
+bundled small datasets (:mod:`.data`), the built-in CPU pairs (:mod:`.cpu_pairs`), the held-out comparison
+(:mod:`.benchmark`), the repository's paths (:mod:`.paths`) and a recipe's schedule (:mod:`.schedule`). It lives
+in the checkout and is importable in the environment ``tools/install.sh`` builds (a ``.pth`` file names the
+checkout); the ``dfd_razor`` wheel does not include it.
 """
 import warnings
 

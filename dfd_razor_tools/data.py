@@ -16,7 +16,8 @@ import urllib.request
 import zipfile
 from typing import Callable, Dict, List, Optional, Tuple
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from dfd_razor_tools.paths import REPO
+
 USER_CACHE = osp.join(os.environ.get('XDG_CACHE_HOME', osp.expanduser('~/.cache')), 'dfd-razor', 'data')
 
 

@@ -28,8 +28,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-TOOLS = osp.join(REPO, 'tools')
+from dfd_razor_tools.paths import REPO, TOOLS
 
 #: Runs one command: ``call(step, command, log, env)``, ``step`` 'train' or 'test', ``command`` a full argv
 #: (``[sys.executable, 'tools/train.py', ...]`` for one process), ``log`` the file for its output. It raises

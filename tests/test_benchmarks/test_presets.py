@@ -8,7 +8,6 @@ MMYOLO pair's (complete); ``bccd_1200i`` and ``bccd_2026-11-27_1200i`` the sched
 iterations (picks from ``bccd`` and ``bccd_2026-11-27``) and ``bccd_2026-11-27_2400i`` at 2400, which a fresh clone
 writes again, and so the schedule comparisons (``*_schedules.md``) that read them."""
 import glob
-import importlib.util
 import json
 import math
 import os.path as osp
@@ -16,13 +15,17 @@ import shutil
 
 import pytest
 
-from dfd_razor_tools import benchmark as bm
-from dfd_razor_tools.demo_tasks import schedule_length
+from dfd_razor_tools import paths
+from dfd_razor_tools.benchmark import cli as tool
+from dfd_razor_tools.benchmark.errors import BenchmarkError
+from dfd_razor_tools.benchmark.protocol import Benchmark, RunSetup
+from dfd_razor_tools.benchmark.records import TEACHER_RECORD, parse_run_name
+from dfd_razor_tools.benchmark.settings import load_preset, make_pair
+from dfd_razor_tools.benchmark.teacher import Teacher
+from dfd_razor_tools.paths import absolute, repo_path
+from dfd_razor_tools.schedule import schedule_length
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-spec = importlib.util.spec_from_file_location('benchmark_tool', osp.join(ROOT, 'tools', 'benchmark.py'))
-tool = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(tool)
 
 # The teacher each committed record names, by preset: its teacher work dir, at the end of its recipe's schedule.
 TEACHERS = {'bccd': 'work_dirs/demo/bccd/teacher/iter_1600.pth', 'camvid': 'work_dirs/demo/camvid/teacher/iter_800.pth',
@@ -47,30 +50,29 @@ RECORDS = {'bccd_2026-11-27': (['--preset', 'bccd', '--name', 'bccd_2026-11-27',
 def preset_benchmark(name, records, extra_rows=()):
     args = tool.parse_args(RECORDS[name][0] + list(extra_rows))
     s = tool.settings(args)
-    pair, rows = tool.make_pair(s, args)
-    teacher = osp.join(bm.absolute(s['teacher_work_dir']), f'iter_{schedule_length(s["teacher_recipe"])}.pth')
-    assert bm.repo_path(teacher) == TEACHERS[args.preset]  # the preset's, whatever the records' name
+    pair = make_pair(s)
+    teacher = osp.join(absolute(s.teacher_work_dir), f'iter_{schedule_length(s.teacher_recipe)}.pth')
+    assert repo_path(teacher) == TEACHERS[args.preset]  # the preset's, whatever the records' name
     runs = osp.join(ROOT, 'benchmarks', 'runs', name)
     ids = {json.load(open(p))['teacher_id'] for p in glob.glob(osp.join(runs, '*.json'))}
     # the one teacher of the distilled runs (the student alone's records say ''), as teacher.json names it
-    teacher_id = json.load(open(osp.join(runs, bm.TEACHER_RECORD)))['teacher_id']
+    teacher_id = json.load(open(osp.join(runs, TEACHER_RECORD)))['teacher_id']
     assert ids <= {'', teacher_id}
-    return bm.Benchmark(pair, rows, s['seeds'], s['factors'], s['max_extend'], [], bm.repo_path(teacher), teacher_id,
-                        '/nonexistent', records, None, bm.Metric(s['metric'], s['scale'], s['extra_metrics']))
+    return Benchmark(pair, s, Teacher(repo_path(teacher), teacher_id), RunSetup(work='/nonexistent', records=records))
 
 
 @pytest.mark.parametrize('name', sorted(RECORDS))
 def test_every_committed_record_is_regenerated_and_reused(name):
     runs = osp.join(ROOT, 'benchmarks', 'runs', name)
     bench = preset_benchmark(name, runs, EXTRA_ROWS.get(name, ()))
-    paths = sorted(p for p in glob.glob(osp.join(runs, '*.json')) if osp.basename(p) != bm.TEACHER_RECORD)
+    paths = sorted(p for p in glob.glob(osp.join(runs, '*.json')) if osp.basename(p) != TEACHER_RECORD)
     assert len(paths) >= RECORDS[name][1]
     # the teacher's metrics beside the records are those of the teacher every distilled record was made with
-    teacher = json.load(open(osp.join(runs, bm.TEACHER_RECORD)))
+    teacher = json.load(open(osp.join(runs, TEACHER_RECORD)))
     assert {json.load(open(p))['teacher_id'] for p in paths} - {''} <= {teacher['teacher_id']}
     for path in paths:
         record = json.load(open(path))
-        run = bm.parse_run_name(osp.basename(path)[:-5])
+        run = parse_run_name(osp.basename(path)[:-5])
         assert run is not None and run[0] in bench.rows, path
         assert bench.options(run) == record['options'], path  # byte for byte, so the record is reused
         assert bench.recipe(run) == record['recipe'], path
@@ -80,23 +82,23 @@ def test_every_committed_record_is_regenerated_and_reused(name):
 
 
 def test_the_presets():
-    bccd = bm.load_preset('bccd')
+    bccd = load_preset('bccd')
     assert bccd['methods'] == ['student', 'inherit', 'fitnet', 'pkd', 'mgd', 'cwd', 'dfd', 'dfd_split', 'dfd_batch',
                                'dfd_norm', 'dfd_norm_mse']
     assert bccd['metric'] == 'coco/bbox_mAP' and bccd['out_dir'] == 'benchmarks'
-    camvid = bm.load_preset(osp.join(ROOT, 'benchmarks', 'presets', 'camvid.py'))
+    camvid = load_preset(osp.join(ROOT, 'benchmarks', 'presets', 'camvid.py'))
     assert 'inherit' not in camvid['methods'] and camvid['metric'] == 'mIoU'
-    yolo = bm.load_preset('bccd_yolo')  # issue 22: the MMYOLO pair, held out, the five methods
+    yolo = load_preset('bccd_yolo')  # issue 22: the MMYOLO pair, held out, the five methods
     assert yolo['methods'] == ['student', 'fitnet', 'pkd', 'mgd', 'cwd', 'dfd'] and yolo['data'] == ['bccd']
     args = tool.parse_args(['--preset', 'bccd_yolo'])
-    pair, rows = tool.make_pair(tool.settings(args), args)
+    pair = make_pair(tool.settings(args))
     assert pair.student == 'recipes/cpu_demo/student_yolov6-n_300i_bccd.py' and pair.inherit is None
     assert {m: osp.basename(r) for m, r in pair.methods.items()} == {
         m: f'{m}_neck_yolov6-t_yolov6-n_300i_bccd.py' for m in ('fitnet', 'pkd', 'mgd', 'cwd', 'dfd')}
-    from dfd_razor_tools.demo_tasks import TASKS, recipe
+    from dfd_razor_tools.cpu_pairs import TASKS, recipe
     assert yolo['teacher_recipe'] == recipe(TASKS['bccd_yolo'], 'teacher')  # the demo's yolo teacher
-    with pytest.raises(bm.BenchmarkError, match=r'no file .*nonesuch\.py \(presets: bccd, bccd_yolo, camvid\)'):
-        bm.load_preset('nonesuch')
+    with pytest.raises(BenchmarkError, match=r'no file .*nonesuch\.py \(presets: bccd, bccd_yolo, camvid\)'):
+        load_preset('nonesuch')
 
 
 class Remaining:
@@ -106,7 +108,7 @@ class Remaining:
         self.asked = []
 
     def map(self, specs, done):
-        self.asked += [bm.parse_run_name(s.name) for s in specs]
+        self.asked += [parse_run_name(s.name) for s in specs]
         for s in specs:
             done(s, dict(status='ok', metric=0.0))
 
@@ -133,7 +135,7 @@ REMAINING = {
 @pytest.mark.parametrize('name', sorted(REMAINING))
 def test_the_protocol_over_the_committed_records_asks_for_what_they_miss(name, tmp_path):
     shutil.copytree(osp.join(ROOT, 'benchmarks', 'runs', name), tmp_path / 'runs')
-    done = {bm.parse_run_name(osp.basename(p)[:-5]) for p in glob.glob(str(tmp_path / 'runs' / '*.json'))}
+    done = {parse_run_name(osp.basename(p)[:-5]) for p in glob.glob(str(tmp_path / 'runs' / '*.json'))}
     bench = preset_benchmark(name, str(tmp_path / 'runs'))
     bench.executor = Remaining()
     bench.protocol()
@@ -150,8 +152,8 @@ def build_variant(name, row):
     from testing_helpers import load_recipe, offline_options
     args = tool.parse_args(['--preset', name, '--methods'] + list(dict.fromkeys(['student', 'dfd', row])))
     s = tool.settings(args)
-    pair, _ = tool.make_pair(s, args)
-    path = bm.absolute(pair.recipe(row))
+    pair = make_pair(s)
+    path = absolute(pair.recipe(row))
     options = {}
     variant = pair.variants.get(row)
     for item in (variant.options if variant else []):
@@ -234,7 +236,7 @@ def fresh_clone(tmp_path, monkeypatch, records):
         (repo / folder).symlink_to(osp.join(ROOT, folder))
     for name in records:
         shutil.copytree(osp.join(ROOT, 'benchmarks', 'runs', name), repo / 'benchmarks' / 'runs' / name)
-    monkeypatch.setattr(bm, 'REPO', str(repo))
+    monkeypatch.setattr(paths, 'REPO', str(repo))
     monkeypatch.chdir(repo)  # where its README's commands run
     return repo
 
@@ -255,7 +257,7 @@ def test_report_only_on_a_fresh_clone_writes_the_committed_tables(name, tmp_path
     repo = fresh_clone(tmp_path, monkeypatch, [name] + source)
     tool.main(['--preset', osp.join(ROOT, 'benchmarks', 'presets', f'{preset}.py'), '--report-only',
                '--work-dir', str(tmp_path / 'w')] + args)
-    teacher = json.load(open(osp.join(ROOT, 'benchmarks', 'runs', name, bm.TEACHER_RECORD)))
+    teacher = json.load(open(osp.join(ROOT, 'benchmarks', 'runs', name, TEACHER_RECORD)))
     out = capsys.readouterr().out
     assert (f"--report-only: {checkpoint} is not trained here; the tables are those of "
             f"the records' teacher ({teacher['teacher_id'][:12]}...)") in out

@@ -12,7 +12,7 @@ from mmengine.registry import DefaultScope
 
 from dfd_razor_tools.data import resolve_data_root
 from dfd_razor.datasets import BCCDDataset
-from dfd_razor_tools.demo_tasks import read_metric
+from dfd_razor_tools.cpu_pairs import read_metric
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs', 'datasets', 'bccd.py')

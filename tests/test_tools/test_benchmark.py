@@ -1,7 +1,6 @@
 """tools/benchmark.py: the protocol with a fake executor (sweep, extension, pick, fresh seeds, resume, failures), the
 paired differences and verdicts against values written here, the local and Slurm executors, and the tool end to
 end on a pair defined outside the repository."""
-import importlib.util
 import json
 import math
 import os
@@ -15,19 +14,32 @@ import time
 
 import pytest
 
-from dfd_razor_tools import benchmark as bm
-from dfd_razor_tools import benchmark_report as report
-from dfd_razor_tools import executors as ex
+from dfd_razor_tools.benchmark.errors import BenchmarkError
+from dfd_razor_tools.benchmark.pair import Variant, find_pair
+from dfd_razor_tools.benchmark.protocol import Benchmark, RunSetup, checkpoint_interval
+from dfd_razor_tools.benchmark.records import check_schedule, cpu_model, parse_run_name, picks_from_records, run_name
+from dfd_razor_tools.benchmark.report import difference_cell, mean_std, paired_differences, verdict
+from dfd_razor_tools.benchmark.settings import Metric, Settings, make_pair
+from dfd_razor_tools.benchmark.sweep import extension, pick
+from dfd_razor_tools.benchmark.teacher import (PROVENANCE, Teacher, evaluate_teacher, report_teacher,
+                                               teacher_checkpoint, teacher_metrics, teacher_provenance,
+                                               weights_sha256)
+from dfd_razor_tools.paths import repo_path
+from dfd_razor_tools.schedule import options_schedule, schedule_options
+from dfd_razor_tools.benchmark import cli as benchmark_cli
+from dfd_razor_tools.benchmark import executors as ex
+from dfd_razor_tools.benchmark import report
+from dfd_razor_tools.benchmark import teacher as teacher_module
 from dfd_razor_tools.run import train_command
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DATA = osp.abspath(os.environ.get('DFD_DATA_ROOT', osp.join(ROOT, '..', 'shared', 'data')))
 LOSS = 'model.distiller.levels.loss.'
-VARIANTS = {'dfd_split': bm.Variant('dfd', ['model.distiller.levels.connectors.trans=None',
+VARIANTS = {'dfd_split': Variant('dfd', ['model.distiller.levels.connectors.trans=None',
                                             'model.distiller.levels.inputs.s_transformed=None',
                                             LOSS + 'hd_constraint=mse']),
-            'dfd_batch': bm.Variant('dfd', [LOSS + 'threshold_scope=batch']),
-            'dfd_norm': bm.Variant('dfd', [LOSS + 'normalize=True'])}
+            'dfd_batch': Variant('dfd', [LOSS + 'threshold_scope=batch']),
+            'dfd_norm': Variant('dfd', [LOSS + 'normalize=True'])}
 METHODS = ['fitnet', 'pkd', 'mgd', 'cwd', 'dfd', 'dfd_split', 'dfd_batch', 'dfd_norm']
 ROWS = ['student', 'inherit'] + METHODS
 
@@ -45,7 +57,7 @@ def fake_metric(row, factor, seed):
 @pytest.fixture(scope='module')
 def pair():
     """The shipped BCCD pair of recipes/cpu_demo, with the three DFD variants."""
-    found = bm.find_pair(osp.join(ROOT, 'recipes', 'cpu_demo'), '*_fpn_retina-r18_retina-r18q_300i_bccd.py',
+    found = find_pair(osp.join(ROOT, 'recipes', 'cpu_demo'), '*_fpn_retina-r18_retina-r18q_300i_bccd.py',
                          'student_retina-r18q_300i_bccd.py', ['fitnet', 'pkd', 'mgd', 'cwd', 'dfd'], name='bccd')
     found.variants = dict(VARIANTS)
     return found
@@ -59,7 +71,7 @@ class Fake:
         self._lock = threading.Lock()
 
     def __call__(self, spec, env=None):
-        run = bm.parse_run_name(spec.name)
+        run = parse_run_name(spec.name)
         with self._lock:
             self.calls.append(run)
         if run in self.fail:
@@ -69,9 +81,11 @@ class Fake:
 
 def make(tmp_path, pair, perform, base=(), rows=None, jobs=1, seeds=(0, 1, 2, 3)):
     executor = ex.LocalExecutor(jobs=jobs, devices=[], threads_per_run=1, perform=perform)
-    return bm.Benchmark(pair, rows or ROWS, list(seeds), [0.1, 1.0, 10.0], 2, list(base), 'teacher.pth', '',
-                        str(tmp_path / 'work'), str(tmp_path / 'runs'), executor,
-                        bm.Metric('coco/bbox_mAP', 100, {}, 'box mAP'))
+    settings = Settings(methods=rows or ROWS, seeds=list(seeds), factors=[0.1, 1.0, 10.0], max_extend=2,
+                        metric='coco/bbox_mAP', scale=100, label='box mAP')
+    return Benchmark(pair, settings, Teacher('teacher.pth', ''),
+                     RunSetup(work=str(tmp_path / 'work'), records=str(tmp_path / 'runs'), base_options=list(base)),
+                     executor)
 
 
 # ---- the protocol -------------------------------------------------------------------------------------------------
@@ -81,40 +95,41 @@ def test_the_pair_of_a_folder(pair, tmp_path):
     assert pair.methods['dfd'] == 'recipes/cpu_demo/dfd_fpn_retina-r18_retina-r18q_300i_bccd.py'
     assert pair.inherit == pair.methods['fitnet']  # the BCCD student inherits the teacher's neck and head
     assert pair.rows() == ROWS
-    with pytest.raises(bm.BenchmarkError, match=r'several student recipes .* choose one with --student'):
-        bm.find_pair(osp.join(ROOT, 'recipes', 'cpu_demo'))
-    with pytest.raises(bm.BenchmarkError, match=r'several cwd recipes \(cwd_backbone_td-hm.*\): choose the pair with --pair PATTERN'):
-        bm.find_pair(osp.join(ROOT, 'recipes', 'cpu_demo'), student='student_retina-r18q_300i_bccd.py')
-    with pytest.raises(bm.BenchmarkError, match=r'no fgd_\*\.py recipe matching'):
-        bm.find_pair(osp.join(ROOT, 'recipes', 'cpu_demo'), '*_bccd.py', 'student_retina-r18q_300i_bccd.py',
+    with pytest.raises(BenchmarkError, match=r'several student recipes .* choose one with --student'):
+        find_pair(osp.join(ROOT, 'recipes', 'cpu_demo'))
+    with pytest.raises(BenchmarkError, match=r'several cwd recipes \(cwd_backbone_td-hm.*\): choose the pair with --pair PATTERN'):
+        find_pair(osp.join(ROOT, 'recipes', 'cpu_demo'), student='student_retina-r18q_300i_bccd.py')
+    with pytest.raises(BenchmarkError, match=r'no fgd_\*\.py recipe matching'):
+        find_pair(osp.join(ROOT, 'recipes', 'cpu_demo'), '*_bccd.py', 'student_retina-r18q_300i_bccd.py',
                      ['fgd'])
-    with pytest.raises(bm.BenchmarkError, match='does not exist'):
-        bm.find_pair(str(tmp_path / 'nowhere'))
+    with pytest.raises(BenchmarkError, match='does not exist'):
+        find_pair(str(tmp_path / 'nowhere'))
 
 
 def test_a_pair_of_the_controls_only(tmp_path, cli):
     """--methods student: the student alone over the fresh seeds, no method recipe needed (a preset's teacher is
     still evaluated with its own recipe); a folder pair then needs --teacher and a method recipe to evaluate it."""
-    found = bm.find_pair(osp.join(ROOT, 'recipes', 'cpu_demo'), '*_neck_yolov6-t_yolov6-n_300i_bccd.py',
+    found = find_pair(osp.join(ROOT, 'recipes', 'cpu_demo'), '*_neck_yolov6-t_yolov6-n_300i_bccd.py',
                          'student_yolov6-n_300i_bccd.py', [], name='bccd_yolo')
     assert found.methods == {} and found.inherit is None and found.rows() == ['student']
     fake = Fake()
     executor = ex.LocalExecutor(jobs=1, devices=[], threads_per_run=1, perform=fake)
-    bm.Benchmark(found, ['student'], [0, 1, 2], [1.0], 0, [], 't.pth', 'a' * 64, str(tmp_path / 'w'),
-                 str(tmp_path / 'runs'), executor, bm.Metric('coco/bbox_mAP', 100)).protocol()
+    Benchmark(found, Settings(methods=['student'], seeds=[0, 1, 2], factors=[1.0], max_extend=0,
+                              metric='coco/bbox_mAP', scale=100), Teacher('t.pth', 'a' * 64),
+              RunSetup(work=str(tmp_path / 'w'), records=str(tmp_path / 'runs')), executor).protocol()
     assert sorted(fake.calls) == [('student', 0.0, 1), ('student', 0.0, 2)]
     args = cli.parse_args(['--preset', 'bccd_yolo', '--methods', 'student'])
     s = cli.settings(args)
-    pair, rows = cli.make_pair(s, args)
+    pair, rows = make_pair(s), s.methods
     assert rows == ['student'] and pair.methods == {}
     folder = write_pair(tmp_path / 'pair')
     args = cli.parse_args([str(folder), '--metric', 'mIoU', '--methods', 'student'])
     s = cli.settings(args)
-    pair, _ = cli.make_pair(s, args)
-    with pytest.raises(bm.BenchmarkError, match='--methods names controls only, so no recipe names the teacher'):
-        cli.teacher_checkpoint(s, args, pair, {}, str(tmp_path / 'w'))
-    with pytest.raises(bm.BenchmarkError, match='--methods names controls only: the teacher is evaluated with'):
-        cli._evaluate_teacher(s, pair, 't.pth', bm.Metric('mIoU'), {}, str(tmp_path / 'w'))
+    pair = make_pair(s)
+    with pytest.raises(BenchmarkError, match='--methods names controls only, so no recipe names the teacher'):
+        teacher_checkpoint(s, pair, {}, str(tmp_path / 'w'))
+    with pytest.raises(BenchmarkError, match='--methods names controls only: the teacher is evaluated with'):
+        evaluate_teacher(s, pair, 't.pth', Metric('mIoU'), {}, str(tmp_path / 'w'))
 
 
 def test_default_weights_come_from_the_recipes(pair, tmp_path):
@@ -142,28 +157,28 @@ def test_options_of_a_run(pair, tmp_path):
 
 def test_schedule_options_scale_the_student_schedule():
     student = 'recipes/cpu_demo/student_retina-r18q_300i_bccd.py'  # 300 iterations, milestones 225, 276
-    assert bm.schedule_options(student, 2) == ['train_cfg.max_iters=2', 'train_cfg.val_interval=2',
+    assert schedule_options(student, 2) == ['train_cfg.max_iters=2', 'train_cfg.val_interval=2',
                                                'default_hooks.checkpoint.interval=2',
                                                'param_scheduler.1.milestones=[1,1]']
-    assert bm.schedule_options(student, 600)[-1] == 'param_scheduler.1.milestones=[450,552]'
+    assert schedule_options(student, 600)[-1] == 'param_scheduler.1.milestones=[450,552]'
     camvid = 'recipes/cpu_demo/student_pspnet-r18q_200i_camvid.py'  # PolyLR over 200 iterations
-    assert bm.schedule_options(camvid, 50)[-1] == 'param_scheduler.0.end=50'
+    assert schedule_options(camvid, 50)[-1] == 'param_scheduler.0.end=50'
 
 
 def test_pick_and_extension():
-    assert bm.pick({0.1: 3.0, 1.0: 5.0, 10.0: 5.0}) == 1.0  # tie -> closest to the shipped weight
-    assert bm.pick({0.1: 5.0, 10.0: 5.0}) == 0.1
-    assert bm.pick({0.1: None, 1.0: None}) is None
-    assert bm.extension({0.1: 3.0, 1.0: 2.0, 10.0: 1.0}, [0.1, 1, 10], 2) == pytest.approx(0.01)
-    assert bm.extension({0.001: 4.0, 0.01: 3.0, 0.1: 3.0, 1.0: 2.0, 10.0: 1.0}, [0.1, 1, 10], 2) is None
-    assert bm.extension({0.1: 1.0, 1.0: 2.0, 10.0: 3.0}, [0.1, 1, 10], 0) is None
+    assert pick({0.1: 3.0, 1.0: 5.0, 10.0: 5.0}) == 1.0  # tie -> closest to the shipped weight
+    assert pick({0.1: 5.0, 10.0: 5.0}) == 0.1
+    assert pick({0.1: None, 1.0: None}) is None
+    assert extension({0.1: 3.0, 1.0: 2.0, 10.0: 1.0}, [0.1, 1, 10], 2) == pytest.approx(0.01)
+    assert extension({0.001: 4.0, 0.01: 3.0, 0.1: 3.0, 1.0: 2.0, 10.0: 1.0}, [0.1, 1, 10], 2) is None
+    assert extension({0.1: 1.0, 1.0: 2.0, 10.0: 3.0}, [0.1, 1, 10], 0) is None
 
 
 def test_run_names():
     for run in [('student', 0.0, 3), ('dfd', 0.1, 0), ('dfd_split', 100.0, 2), ('dfd_norm', 0.001, 1)]:
-        assert bm.parse_run_name(bm.run_name(run)) == run
-    assert bm.run_name(('dfd_split', 10.0, 1)) == 'dfd_split_x10_s1'
-    assert bm.parse_run_name('student_x1_s0') is None and bm.parse_run_name('teacher_metrics') is None
+        assert parse_run_name(run_name(run)) == run
+    assert run_name(('dfd_split', 10.0, 1)) == 'dfd_split_x10_s1'
+    assert parse_run_name('student_x1_s0') is None and parse_run_name('teacher_metrics') is None
 
 
 def test_protocol_sweeps_on_seed_0_and_fills_the_fresh_seeds(pair, tmp_path):
@@ -208,14 +223,17 @@ def test_picks_from_another_schedules_records(pair, tmp_path):
     short.protocol()
     records = str(tmp_path / 'short' / 'runs')
     rows = ['student', 'inherit', 'fitnet', 'pkd', 'cwd', 'dfd', 'dfd_split']
-    picks = bm.picks_from_records(records, rows, 0, [0.1, 1.0, 10.0], 2, 'a' * 64)
+    picks = picks_from_records(records, rows, 0, [0.1, 1.0, 10.0], 2, 'a' * 64)
     # fake_metric peaks where PEAK says, within the sweep's reach (two x10 extensions per side)
     assert picks == pytest.approx({'fitnet': 1.0, 'pkd': 1000.0, 'cwd': 10.0, 'dfd': 0.1, 'dfd_split': 1.0})
     fake = Fake()
     executor = ex.LocalExecutor(jobs=1, devices=[], threads_per_run=1, perform=fake)
-    long = bm.Benchmark(pair, rows, [0, 1, 2, 3], [0.1, 1.0, 10.0], 2, ['train_cfg.max_iters=1200'], 'teacher.pth',
-                        'a' * 64, str(tmp_path / 'long' / 'work'), str(tmp_path / 'long' / 'runs'), executor,
-                        bm.Metric('coco/bbox_mAP', 100, {}, 'box mAP'), picks=picks, picks_source='runs/short')
+    settings = Settings(methods=rows, seeds=[0, 1, 2, 3], factors=[0.1, 1.0, 10.0], max_extend=2,
+                        metric='coco/bbox_mAP', scale=100, label='box mAP')
+    long = Benchmark(pair, settings, Teacher('teacher.pth', 'a' * 64),
+                     RunSetup(work=str(tmp_path / 'long' / 'work'), records=str(tmp_path / 'long' / 'runs'),
+                              base_options=['train_cfg.max_iters=1200']),
+                     executor, picks=picks, picks_source='runs/short')
     long.protocol()
     assert sorted(fake.calls) == sorted([(r, 0.0, s) for r in ('student', 'inherit') for s in (1, 2, 3)] +
                                         [(r, picks[r], s) for r in picks for s in (1, 2, 3)])
@@ -226,8 +244,9 @@ def test_picks_from_another_schedules_records(pair, tmp_path):
     assert '## Headline: each method at the weight picked on `runs/short`' in text
     assert '| pkd | 1000 | loss_weight=1e+04 | 50.20 ± 0.10 (n=3) |' in text  # fake_metric at the peak: 50 + 0.1 s
     assert '## At the shipped weights' not in text and '## Sweep' not in text
-    with pytest.raises(bm.BenchmarkError, match=r'no picked weight for mgd'):
-        bm.Benchmark(pair, rows + ['mgd'], [0, 1], [1.0], 0, picks=picks, picks_source='runs/short')
+    with pytest.raises(BenchmarkError, match=r'no picked weight for mgd'):
+        Benchmark(pair, Settings(methods=rows + ['mgd'], seeds=[0, 1], factors=[1.0], max_extend=0), picks=picks,
+                  picks_source='runs/short')
 
 
 def test_picks_from_records_name_what_is_wrong(pair, tmp_path):
@@ -235,17 +254,17 @@ def test_picks_from_records_name_what_is_wrong(pair, tmp_path):
     bench.teacher_id = 'a' * 64
     bench.protocol()
     records = tmp_path / 'runs'
-    with pytest.raises(bm.BenchmarkError, match=r'the dfd sweep was made with teacher a{12}\.\.\., not this one '
+    with pytest.raises(BenchmarkError, match=r'the dfd sweep was made with teacher a{12}\.\.\., not this one '
                        r'\(b{12}\.\.\.\): picks are a teacher\'s'):
-        bm.picks_from_records(str(records), ['dfd'], 0, [0.1, 1.0, 10.0], 2, 'b' * 64)
+        picks_from_records(str(records), ['dfd'], 0, [0.1, 1.0, 10.0], 2, 'b' * 64)
     (records / 'dfd_x1_s0.json').unlink()
-    with pytest.raises(bm.BenchmarkError, match=r'the dfd sweep on seed 0 is not finished \(x1 not run\)'):
-        bm.picks_from_records(str(records), ['dfd'], 0, [0.1, 1.0, 10.0], 2, 'a' * 64)
+    with pytest.raises(BenchmarkError, match=r'the dfd sweep on seed 0 is not finished \(x1 not run\)'):
+        picks_from_records(str(records), ['dfd'], 0, [0.1, 1.0, 10.0], 2, 'a' * 64)
     (records / 'dfd_x0.01_s0.json').unlink()  # the extension below the best (x0.1)
-    with pytest.raises(bm.BenchmarkError, match=r'the dfd sweep on seed 0 is not finished \(x0.01 pending\)'):
-        bm.picks_from_records(str(records), ['dfd'], 0, [0.1, 10.0], 2, 'a' * 64)
-    with pytest.raises(bm.BenchmarkError, match=r'--picks-from .*nowhere: no such folder'):
-        bm.picks_from_records(str(tmp_path / 'nowhere'), ['dfd'], 0, [1.0], 0, 'a' * 64)
+    with pytest.raises(BenchmarkError, match=r'the dfd sweep on seed 0 is not finished \(x0.01 pending\)'):
+        picks_from_records(str(records), ['dfd'], 0, [0.1, 10.0], 2, 'a' * 64)
+    with pytest.raises(BenchmarkError, match=r'--picks-from .*nowhere: no such folder'):
+        picks_from_records(str(tmp_path / 'nowhere'), ['dfd'], 0, [1.0], 0, 'a' * 64)
 
 
 def test_every_method_runs_at_its_shipped_weight_before_any_is_tuned(pair, tmp_path):
@@ -321,16 +340,16 @@ def test_load_finished_reads_back_every_reusable_record(pair, tmp_path):
 
 # ---- the tables ---------------------------------------------------------------------------------------------------
 def test_verdict_rule():
-    assert bm.verdict([0.1, 0.2, 0.3], 3) == 'wins'
-    assert bm.verdict([-0.1, -2.0, -0.3], 3) == 'loses'
-    assert bm.verdict([0.3, -0.5, 0.1], 3) == 'within the spread'
-    assert bm.verdict([0.0, 0.5, 0.1], 3) == 'within the spread'  # a tie on one seed is not a win
-    assert bm.verdict([0.5, 0.1], 3) == 'incomplete (2 of 3 seeds)'
-    assert bm.paired_differences({1: 46.3, 2: 46.0, 3: 46.4}, {1: 48.0, 2: 47.9, 3: 48.1}, [1, 2, 3]) == \
+    assert verdict([0.1, 0.2, 0.3], 3) == 'wins'
+    assert verdict([-0.1, -2.0, -0.3], 3) == 'loses'
+    assert verdict([0.3, -0.5, 0.1], 3) == 'within the spread'
+    assert verdict([0.0, 0.5, 0.1], 3) == 'within the spread'  # a tie on one seed is not a win
+    assert verdict([0.5, 0.1], 3) == 'incomplete (2 of 3 seeds)'
+    assert paired_differences({1: 46.3, 2: 46.0, 3: 46.4}, {1: 48.0, 2: 47.9, 3: 48.1}, [1, 2, 3]) == \
         pytest.approx({1: -1.7, 2: -1.9, 3: -1.7})
-    assert bm.paired_differences({1: 1.0, 2: 2.0}, {2: 1.5, 3: 0.0}, [1, 2, 3]) == {2: 0.5}
-    assert bm.difference_cell({1: -1.7, 2: -1.9, 3: -1.7}) == '-1.77 (-1.90 to -1.70)'
-    assert bm.mean_std([48.0, 47.9, 48.1]) == '48.00 ± 0.10 (n=3)' and bm.mean_std([]) == 'not run yet'
+    assert paired_differences({1: 1.0, 2: 2.0}, {2: 1.5, 3: 0.0}, [1, 2, 3]) == {2: 0.5}
+    assert difference_cell({1: -1.7, 2: -1.9, 3: -1.7}) == '-1.77 (-1.90 to -1.70)'
+    assert mean_std([48.0, 47.9, 48.1]) == '48.00 ± 0.10 (n=3)' and mean_std([]) == 'not run yet'
 
 
 # Values as a finished benchmark could have them. Seed 0: the sweeps (x10 best for every method) and the controls;
@@ -393,15 +412,14 @@ def test_headline_fresh_seeds_paired_differences_and_verdicts(pair, tmp_path):
 def test_the_best_other_method_of_a_schedule_table_is_no_variant_of_the_reference(pair, tmp_path):
     """DFD's ablations (variants) and the controls are not the method it is compared with; a variant with the
     highest mean is passed over for the best method (values written here)."""
-    from dfd_razor_tools import schedule_report
     bench = make(tmp_path, pair, None, rows=['inherit', 'fitnet', 'cwd', 'dfd', 'dfd_split'], seeds=(0, 1, 2))
     bench.picks = {'fitnet': 10.0, 'cwd': 10.0, 'dfd': 10.0, 'dfd_split': 10.0}
     values = {'inherit': (60.0, 61.0), 'fitnet': (47.0, 48.0), 'cwd': (47.5, 47.0), 'dfd': (47.0, 47.4),
               'dfd_split': (50.0, 50.0)}
     bench.records = {(row, 0.0 if row == 'inherit' else 10.0, seed): dict(status='ok', metric=v[seed - 1])
                      for row, v in values.items() for seed in (1, 2)}
-    assert schedule_report.best_other(bench) == 'fitnet'  # 47.50 > cwd 47.25; dfd_split 50.00 and inherit skipped
-    best, diffs, word = schedule_report.reference_gap(bench)
+    assert report.best_other(bench) == 'fitnet'  # 47.50 > cwd 47.25; dfd_split 50.00 and inherit skipped
+    best, diffs, word = report.reference_gap(bench)
     assert (best, diffs, word) == ('fitnet', pytest.approx({1: 0.0, 2: -0.6}), 'within the spread')
 
 
@@ -490,7 +508,7 @@ def test_weights_sha256_ignores_metadata(tmp_path):
     torch.save({'state_dict': state, 'meta': {'time': 1}}, tmp_path / 'x.pth')
     torch.save({'state_dict': state, 'meta': {'time': 2}}, tmp_path / 'y.pth')
     torch.save({'state_dict': dict(state, a=torch.arange(4.0) + 1)}, tmp_path / 'z.pth')
-    x, y, z = (bm.weights_sha256(str(tmp_path / n)) for n in ('x.pth', 'y.pth', 'z.pth'))
+    x, y, z = (weights_sha256(str(tmp_path / n)) for n in ('x.pth', 'y.pth', 'z.pth'))
     assert x == y != z
 
 
@@ -653,11 +671,9 @@ def doc_commands():
 
 @pytest.fixture(scope='module')
 def cli():
-    """tools/benchmark.py as a module, to call its main() in this process."""
-    spec = importlib.util.spec_from_file_location('benchmark_tool', osp.join(ROOT, 'tools', 'benchmark.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The command line of tools/benchmark.py (dfd_razor_tools.benchmark.cli), to call its main() in this
+    process."""
+    return benchmark_cli
 
 
 def test_the_docs_commands_parse(cli):
@@ -679,19 +695,21 @@ def test_another_schedule_has_its_own_tables_and_records(cli, tmp_path):
                        (['--preset', 'bccd'], 'bccd'),
                        ([str(write_pair(tmp_path / 'mine')), '--metric', 'mIoU', '--schedule', '3'], 'mine_3i')):
         args = cli.parse_args(argv)
-        pair, _ = cli.make_pair(cli.settings(args), args)
+        pair = make_pair(cli.settings(args))
         assert pair.name == name, argv
 
 
 def test_runs_checkpoint_a_quarter_of_their_schedule_by_default(cli, pair, tmp_path):
     """--checkpoint-every: a quarter of the student's schedule (rounded up) unless given; 0 keeps the recipe's own;
     each run's spec carries it, outside its options (which identify the run's record)."""
-    assert [cli.checkpoint_interval(None, n) for n in (1200, 300, 2, 1)] == [300, 75, 1, 1]
-    assert cli.checkpoint_interval(0, 1200) == 0 and cli.checkpoint_interval(50, 1200) == 50
-    with pytest.raises(bm.BenchmarkError, match='--checkpoint-every -1: must be >= 0'):
-        cli.checkpoint_interval(-1, 1200)
-    bench = bm.Benchmark(pair, ['dfd'], [0, 1], [1.0], 0, ['randomness.deterministic=True'], 't.pth', 'abc',
-                         str(tmp_path / 'w'), str(tmp_path / 'r'), checkpoint_every=75)
+    assert [checkpoint_interval(None, n) for n in (1200, 300, 2, 1)] == [300, 75, 1, 1]
+    assert checkpoint_interval(0, 1200) == 0 and checkpoint_interval(50, 1200) == 50
+    with pytest.raises(BenchmarkError, match='--checkpoint-every -1: must be >= 0'):
+        checkpoint_interval(-1, 1200)
+    bench = Benchmark(pair, Settings(methods=['dfd'], seeds=[0, 1], factors=[1.0], max_extend=0),
+                      Teacher('t.pth', 'abc'),
+                      RunSetup(work=str(tmp_path / 'w'), records=str(tmp_path / 'r'),
+                               base_options=['randomness.deterministic=True'], checkpoint_every=75))
     spec = bench.spec(('dfd', 1.0, 1))
     assert spec.checkpoint_every == 75 and not any('checkpoint' in o for o in spec.options)
 
@@ -749,7 +767,7 @@ def test_tool_end_to_end_on_a_pair_outside_the_repository(tmp_path, cli, capsys,
                                  'test_dataloader.dataset.indices=4', 'randomness.seed=1',
                                  f'model.teacher_ckpt={teacher}', LOSS + 'alpha=2.8e-05', LOSS + 'beta=1e-05']
     assert record['recipe'] == str(folder / 'dfd_fpn_retina-r18_retina-r18h_300i_bccd.py')
-    assert record['teacher_id'] == bm.weights_sha256(teacher) and student['teacher_id'] == ''
+    assert record['teacher_id'] == weights_sha256(teacher) and student['teacher_id'] == ''
     assert record['started'] < student['finished'] and student['started'] < record['finished']  # at once
     assert first.count('Slurm job') == 3 and len(list((out / 'slurm').glob('*_log.out'))) == 3  # submitit's logs
     diag = record['diagnostics']
@@ -759,8 +777,8 @@ def test_tool_end_to_end_on_a_pair_outside_the_repository(tmp_path, cli, capsys,
     text = (out / 'bccd_half_2i.md').read_text()
     differences = {1: record['metric'] - student['metric']}
     assert (f'| dfd | 1 | alpha=2.8e-05, beta=1e-05 | {record["metric"]:.2f} (n=1) | - | - |' in text)
-    assert (f'| student | - | - | {student["metric"]:.2f} (n=1) | {bm.difference_cell(differences)} | '
-            f'{bm.verdict(list(differences.values()), 1)} |' in text)
+    assert (f'| student | - | - | {student["metric"]:.2f} (n=1) | {difference_cell(differences)} | '
+            f'{verdict(list(differences.values()), 1)} |' in text)
     assert (out / 'bccd_half_2i.png').read_bytes()[:4] == b'\x89PNG'
     assert 'loss_dfd_fpn0_hd' in (out / 'bccd_half_2i_diagnostics.md').read_text()
     assert 'evaluating the teacher' in first and first.count(': queued') == 3
@@ -775,12 +793,12 @@ def test_tool_errors_name_what_is_wrong(tmp_path, cli):
     folder = str(write_pair(tmp_path / 'pair'))
     work = ['--work-dir', str(tmp_path / 'w')]
     missing = str(tmp_path / 'missing.pth')
-    with pytest.raises(bm.BenchmarkError) as error:
+    with pytest.raises(BenchmarkError) as error:
         cli.main([folder, '--metric', 'coco/bbox_mAP', '--cfg-options', f'model.teacher_ckpt={missing}'] + work)
     assert str(error.value) == (f"no teacher checkpoint: --cfg-options sets model.teacher_ckpt='{missing}', not a "
                                 "local file; give --teacher CKPT (the records identify the teacher by its weights' "
                                 "sha256)")
-    with pytest.raises(bm.BenchmarkError, match='give --metric, the headline metric'):
+    with pytest.raises(BenchmarkError, match='give --metric, the headline metric'):
         cli.main([folder] + work)
     from dfd_razor.errors import RecipeError
     with pytest.raises(RecipeError, match='is not a readable checkpoint'):  # dfd_razor.checkpoint's check
@@ -790,24 +808,24 @@ def test_tool_errors_name_what_is_wrong(tmp_path, cli):
     runs = tmp_path / 'w' / 'pair' / 'runs' / 'pair'
     runs.mkdir(parents=True)
     (runs / 'dfd_x1_s0.json').write_text(json.dumps(dict(status='ok', options=[], teacher_id='0123456789abcdef')))
-    with pytest.raises(bm.BenchmarkError) as error:  # --name pointing a schedule study at the sweep it picks from
+    with pytest.raises(BenchmarkError) as error:  # --name pointing a schedule study at the sweep it picks from
         cli.main([folder, '--metric', 'mIoU', '--teacher', str(tmp_path / 't.pth'), '--schedule', '3', '--name',
                   'pair', '--picks-from', str(runs)] + work)
     assert str(error.value) == (f'--picks-from {runs}: the records of this invocation go to that very folder ({runs}), '
                                 'where they would replace the sweep they pick from; give --name another name')
-    with pytest.raises(bm.BenchmarkError, match=r'records of another teacher \(1 with 0123456789ab\.\.\.\); this '
+    with pytest.raises(BenchmarkError, match=r'records of another teacher \(1 with 0123456789ab\.\.\.\); this '
                        r'one .* would be reused\. Give the teacher .* --new-teacher to run them again'):
         cli.main([folder, '--metric', 'mIoU', '--teacher', str(tmp_path / 't.pth')] + work)
     # where the records' teacher was trained, when they keep it: a seeded teacher differs from one CPU to another
     provenance = dict(teacher_id='0123456789abcdef', cpu='Some CPU (family 1, model 2, stepping 3)',
                       omp_num_threads='1')
     (runs / 'teacher.json').write_text(json.dumps(dict(teacher_id='0123456789abcdef', provenance=provenance)))
-    with pytest.raises(bm.BenchmarkError) as error:
+    with pytest.raises(BenchmarkError) as error:
         cli.main([folder, '--metric', 'mIoU', '--teacher', str(tmp_path / 't.pth')] + work)
     assert (f'would be reused. Their teacher was trained on Some CPU (family 1, model 2, stepping 3) with '
-            f'OMP_NUM_THREADS=1, this machine is {bm.cpu_model()}: the same seeded recipe gives the same weights only '
+            f'OMP_NUM_THREADS=1, this machine is {cpu_model()}: the same seeded recipe gives the same weights only '
             'on the same CPU and thread count. Give the teacher') in str(error.value)
-    with pytest.raises(bm.BenchmarkError, match=r'several student recipes'):
+    with pytest.raises(BenchmarkError, match=r'several student recipes'):
         cli.main([osp.join(ROOT, 'recipes', 'cpu_demo'), '--metric', 'mIoU'] + work)
 
 
@@ -819,14 +837,14 @@ def test_a_run_never_replaces_the_records_of_another_schedule(tmp_path, cli):
     folder = str(write_pair(tmp_path / 'pair'))
     student = osp.join(folder, 'student_retina-r18h_300i_bccd.py')
     torch.save({'state_dict': {'w': torch.zeros(2)}}, tmp_path / 't.pth')
-    teacher_id = bm.weights_sha256(str(tmp_path / 't.pth'))
+    teacher_id = weights_sha256(str(tmp_path / 't.pth'))
     argv = [folder, '--metric', 'mIoU', '--teacher', str(tmp_path / 't.pth'), '--work-dir', str(tmp_path / 'w')]
     runs = tmp_path / 'w' / 'pair' / 'runs'
     (runs / 'pair').mkdir(parents=True)
     (runs / 'pair' / 'dfd_x1_s0.json').write_text(json.dumps(dict(status='ok', teacher_id=teacher_id,
                                                                  options=['randomness.seed=0'])))
     (runs / 'pair' / 'student_s0.json').write_text(json.dumps(dict(status='ok', teacher_id='', options=[])))
-    with pytest.raises(bm.BenchmarkError) as error:
+    with pytest.raises(BenchmarkError) as error:
         cli.main(argv + ['--name', 'pair', '--schedule', '1200'])
     assert str(error.value) == (f'{runs / "pair"}: records of another schedule (2 at 300 iterations); these runs '
                                 'train 1200 iterations and would replace them. Give --name a folder of their own '
@@ -836,14 +854,14 @@ def test_a_run_never_replaces_the_records_of_another_schedule(tmp_path, cli):
     (longer / 'dfd_x1_s1.json').write_text(json.dumps(dict(
         status='ok', teacher_id=teacher_id, options=['train_cfg.max_iters=1200', 'randomness.seed=1'])))
     (longer / 'teacher.json').write_text(json.dumps(dict(teacher_id=teacher_id)))  # no schedule
-    with pytest.raises(bm.BenchmarkError, match=r'pair_1200i: records of another schedule \(1 at 1200 iterations\); '
+    with pytest.raises(BenchmarkError, match=r'pair_1200i: records of another schedule \(1 at 1200 iterations\); '
                        r'these runs train 300 iterations .* \(e\.g\. pair_1200i_300i\)'):
         cli.main(argv + ['--name', 'pair_1200i'])
     # the same length, by --schedule or by --cfg-options (the last max_iters wins), is no other schedule
-    cli.check_schedule(str(longer), cli.schedule_options(student, 1200), student)
-    cli.check_schedule(str(longer), ['train_cfg.max_iters=5', 'train_cfg.max_iters=1200'], student)
-    cli.check_schedule(str(runs / 'pair'), ['randomness.seed=2'], student)
-    assert cli.options_schedule(['train_cfg.max_epochs=3'], 300, 'i') == 300  # an epoch key: not this unit's
+    check_schedule(str(longer), schedule_options(student, 1200), student)
+    check_schedule(str(longer), ['train_cfg.max_iters=5', 'train_cfg.max_iters=1200'], student)
+    check_schedule(str(runs / 'pair'), ['randomness.seed=2'], student)
+    assert options_schedule(['train_cfg.max_epochs=3'], 300, 'i') == 300  # an epoch key: not this unit's
     for name in ('pair', 'pair_1200i'):  # stopped before the teacher's evaluation
         assert not (tmp_path / 'w' / name / 'teacher_eval').exists()
 
@@ -861,12 +879,11 @@ def test_report_only_writes_the_tables_of_the_records_teacher(tmp_path, cli, cap
     # the records as the tool wrote them with the earlier teacher ('a' * 64), through its own Benchmark
     args = cli.parse_args(argv)
     s = cli.settings(args)
-    found, rows = cli.make_pair(s, args)
+    found = make_pair(s)
     records = tmp_path / 'w' / 'pair' / 'runs' / 'pair'
-    earlier = bm.Benchmark(found, rows, s['seeds'], s['factors'], s['max_extend'], [], bm.repo_path(str(retrained)),
-                           'a' * 64, str(tmp_path / 'w' / 'pair'), str(records),
-                           ex.LocalExecutor(jobs=1, devices=[], threads_per_run=1, perform=Fake()),
-                           bm.Metric('coco/bbox_mAP', 100, {}, 'box mAP'))
+    earlier = Benchmark(found, s, Teacher(repo_path(str(retrained)), 'a' * 64),
+                        RunSetup(work=str(tmp_path / 'w' / 'pair'), records=str(records)),
+                        ex.LocalExecutor(jobs=1, devices=[], threads_per_run=1, perform=Fake()))
     earlier.protocol()
     assert sorted(p.name for p in records.iterdir()) == ['dfd_x1_s0.json', 'dfd_x1_s1.json', 'student_s1.json']
     (records / 'teacher.json').write_text(json.dumps(dict(teacher_id='a' * 64, checkpoint='earlier.pth',
@@ -874,7 +891,7 @@ def test_report_only_writes_the_tables_of_the_records_teacher(tmp_path, cli, cap
     cli.main(argv + ['--report-only'])
     out = capsys.readouterr().out
     assert (f'--report-only: the records were made with teacher {"a" * 12}..., not {retrained} '
-            f'({bm.weights_sha256(str(retrained))[:12]}...): the tables are those records\'') in out
+            f'({weights_sha256(str(retrained))[:12]}...): the tables are those records\'') in out
     text = (tmp_path / 'w' / 'pair' / 'pair.md').read_text()
     assert 'Teacher (`earlier.pth`): 61.50.' in text
     # fake_metric: dfd at x1 on seed 1 is 50 - 1 + 0.1, the student 10 + 1
@@ -882,7 +899,7 @@ def test_report_only_writes_the_tables_of_the_records_teacher(tmp_path, cli, cap
     assert '| student | - | - | 11.00 (n=1) | +38.10 (+38.10 to +38.10) |' in text
     record = json.loads((records / 'dfd_x1_s1.json').read_text())
     (records / 'dfd_x1_s1.json').write_text(json.dumps(dict(record, teacher_id='b' * 64)))
-    with pytest.raises(bm.BenchmarkError, match=r'--report-only: .* holds records of several teachers \(1 with '
+    with pytest.raises(BenchmarkError, match=r'--report-only: .* holds records of several teachers \(1 with '
                        r'a{12}\.\.\., 1 with b{12}\.\.\.\), none of them'):
         cli.main(argv + ['--report-only'])
 
@@ -894,12 +911,12 @@ def test_report_teacher_of_records_where_only_the_controls_ran(tmp_path, cli):
     records = tmp_path / 'runs'
     records.mkdir()
     (records / 'student_s1.json').write_text(json.dumps(dict(status='ok', metric=40.0, teacher_id='')))
-    assert cli.report_teacher(str(records), 'work_dirs/t/iter_10.pth', '') == ('', {})
+    assert report_teacher(str(records), 'work_dirs/t/iter_10.pth', '') == ('', {})
     kept = dict(teacher_id='c' * 64, checkpoint='work_dirs/t/iter_10.pth', metric=52.2, extra={})
     (records / 'teacher.json').write_text(json.dumps(kept))
-    assert cli.report_teacher(str(records), 'work_dirs/t/iter_10.pth', '') == ('c' * 64, kept)
+    assert report_teacher(str(records), 'work_dirs/t/iter_10.pth', '') == ('c' * 64, kept)
     (records / 'dfd_x1_s0.json').write_text(json.dumps(dict(status='ok', metric=41.0, teacher_id='d' * 64)))
-    assert cli.report_teacher(str(records), 'work_dirs/t/iter_10.pth', '') == ('d' * 64, {})
+    assert report_teacher(str(records), 'work_dirs/t/iter_10.pth', '') == ('d' * 64, {})
 
 
 def test_report_only_reads_the_work_dirs_teacher_cache_for_older_records(tmp_path, cli, capsys):
@@ -910,19 +927,18 @@ def test_report_only_reads_the_work_dirs_teacher_cache_for_older_records(tmp_pat
     folder = write_pair(tmp_path / 'pair')
     teacher = tmp_path / 'teacher.pth'
     torch.save({'state_dict': {'w': torch.ones(2)}}, teacher)
-    tid = bm.weights_sha256(str(teacher))
+    tid = weights_sha256(str(teacher))
     work = tmp_path / 'w' / 'pair'
     argv = [str(folder), '--teacher', str(teacher), '--metric', 'coco/bbox_mAP', '--methods', 'student', 'dfd',
             '--seeds', '0', '1', '--factors', '1', '--max-extend', '0', '--work-dir', str(tmp_path / 'w')]
     args = cli.parse_args(argv)
     s = cli.settings(args)
-    found, rows = cli.make_pair(s, args)
+    found = make_pair(s)
     records = work / 'runs' / 'pair'
-    bm.Benchmark(found, rows, s['seeds'], s['factors'], s['max_extend'], [], bm.repo_path(str(teacher)), tid,
-                 str(work), str(records), ex.LocalExecutor(jobs=1, devices=[], threads_per_run=1, perform=Fake()),
-                 bm.Metric('coco/bbox_mAP', 100, {}, 'box mAP')).protocol()
+    Benchmark(found, s, Teacher(repo_path(str(teacher)), tid), RunSetup(work=str(work), records=str(records)),
+              ex.LocalExecutor(jobs=1, devices=[], threads_per_run=1, perform=Fake())).protocol()
     assert not (records / 'teacher.json').exists()
-    key = dict(checkpoint=bm.repo_path(str(teacher)), teacher_id=tid, options=[], metric='coco/bbox_mAP')
+    key = dict(checkpoint=repo_path(str(teacher)), teacher_id=tid, options=[], metric='coco/bbox_mAP')
     cache = work / 'teacher_metrics.json'
     cache.write_text(json.dumps(dict(key=key, checkpoint='teacher.pth', metric=57.25, extra={})))
     cli.main(argv + ['--report-only'])
@@ -956,26 +972,26 @@ def test_teacher_provenance_is_kept_with_the_records(tmp_path, cli):
     ckpt = teacher_dir / 'iter_4.pth'
     torch.save({'state_dict': {'w': torch.arange(3.0)}}, ckpt)
     recipe = osp.join(ROOT, 'recipes', 'cpu_demo', 'teacher_retina-r18_1600i_bccd.py')
-    made = bm.teacher_provenance(recipe, str(ckpt), {'OMP_NUM_THREADS': '1'}, resumed=False)
+    made = teacher_provenance(recipe, str(ckpt), {'OMP_NUM_THREADS': '1'}, resumed=False)
     names = [line.split(':', 1)[1].strip() for line in open('/proc/cpuinfo') if line.startswith('model name')]
     assert made['recipe'] == 'recipes/cpu_demo/teacher_retina-r18_1600i_bccd.py' and made['resumed'] is False
     assert made['omp_num_threads'] == '1' and made['torch'] == torch.__version__
-    assert made['cpu'].startswith(names[0] + ' (family ') and made['teacher_id'] == bm.weights_sha256(str(ckpt))
-    assert bm.teacher_provenance(recipe, str(ckpt), {}, resumed=True)['omp_num_threads'] == 'unset'
-    (teacher_dir / bm.PROVENANCE).write_text(json.dumps(made))
+    assert made['cpu'].startswith(names[0] + ' (family ') and made['teacher_id'] == weights_sha256(str(ckpt))
+    assert teacher_provenance(recipe, str(ckpt), {}, resumed=True)['omp_num_threads'] == 'unset'
+    (teacher_dir / PROVENANCE).write_text(json.dumps(made))
     folder = write_pair(tmp_path / 'pair')
     args = cli.parse_args([str(folder), '--metric', 'coco/bbox_mAP'])
     s = cli.settings(args)
-    found, _ = cli.make_pair(s, args)
+    found = make_pair(s)
     work, records = tmp_path / 'w', tmp_path / 'runs'
     work.mkdir()
-    key = dict(checkpoint=bm.repo_path(str(ckpt)), teacher_id=made['teacher_id'], options=[], metric='coco/bbox_mAP')
+    key = dict(checkpoint=repo_path(str(ckpt)), teacher_id=made['teacher_id'], options=[], metric='coco/bbox_mAP')
     (work / 'teacher_metrics.json').write_text(json.dumps(dict(key=key, checkpoint='t.pth', metric=50.0, extra={})))
-    metric = bm.Metric('coco/bbox_mAP', 100)
-    cli.teacher_metrics(s, found, str(ckpt), made['teacher_id'], metric, {}, str(work), str(records))
+    metric = Metric('coco/bbox_mAP', 100)
+    teacher_metrics(s, found, str(ckpt), made['teacher_id'], metric, {}, str(work), str(records))
     assert json.loads((records / 'teacher.json').read_text())['provenance'] == made
-    (teacher_dir / bm.PROVENANCE).write_text(json.dumps(dict(made, teacher_id='f' * 64)))
-    cli.teacher_metrics(s, found, str(ckpt), made['teacher_id'], metric, {}, str(work), str(records))
+    (teacher_dir / PROVENANCE).write_text(json.dumps(dict(made, teacher_id='f' * 64)))
+    teacher_metrics(s, found, str(ckpt), made['teacher_id'], metric, {}, str(work), str(records))
     assert 'provenance' not in json.loads((records / 'teacher.json').read_text())
 
 
@@ -987,7 +1003,7 @@ def test_compare_schedules_from_the_records_of_each_length(tmp_path, cli, capsys
     folder = write_pair(tmp_path / 'pair')
     teacher = tmp_path / 'teacher.pth'
     torch.save({'state_dict': {'w': torch.ones(3)}}, teacher)
-    tid = bm.weights_sha256(str(teacher))
+    tid = weights_sha256(str(teacher))
     argv = [str(folder), '--teacher', str(teacher), '--metric', 'coco/bbox_mAP', '--methods', 'student', 'fitnet',
             'dfd', '--seeds', '0', '1', '2', '--factors', '1', '10', '--max-extend', '0', '--work-dir',
             str(tmp_path / 'w')]
@@ -998,7 +1014,7 @@ def test_compare_schedules_from_the_records_of_each_length(tmp_path, cli, capsys
 
     class Perform:
         def __call__(self, spec, env=None):
-            row, factor, seed = bm.parse_run_name(spec.name)
+            row, factor, seed = parse_run_name(spec.name)
             length = next((n for n in (1200, 2400) if f'train_cfg.max_iters={n}' in spec.options), 300)
             value = 30.0 + factor if seed == 0 else values[(row, length)][seed]  # the sweep picks x10 for both
             return dict(status='ok', metric=value, extra={}, seconds=1, diagnostics={})
@@ -1006,14 +1022,13 @@ def test_compare_schedules_from_the_records_of_each_length(tmp_path, cli, capsys
     for schedule in ([], ['--schedule', '1200', '--picks-from', str(tmp_path / 'w' / 'pair' / 'runs' / 'pair')]):
         args = cli.parse_args(argv + schedule)
         s = cli.settings(args)
-        pair, rows = cli.make_pair(s, args)
-        picks = (bm.picks_from_records(s['picks_from'], rows, 0, s['factors'], 0, tid) if schedule else None)
-        base = bm.schedule_options(pair.student, 1200) if schedule else []
+        pair, rows = make_pair(s), s.methods
+        picks = (picks_from_records(s.picks_from, rows, 0, s.factors, 0, tid) if schedule else None)
+        base = schedule_options(pair.student, 1200) if schedule else []
         work = tmp_path / 'w' / pair.name
-        bm.Benchmark(pair, rows, s['seeds'], s['factors'], 0, base, bm.repo_path(str(teacher)), tid, str(work),
-                     str(work / 'runs' / pair.name), ex.LocalExecutor(jobs=1, devices=[], threads_per_run=1,
-                                                                      perform=Perform()),
-                     bm.Metric('coco/bbox_mAP', 100), picks=picks).protocol()
+        Benchmark(pair, s, Teacher(repo_path(str(teacher)), tid),
+                  RunSetup(work=str(work), records=str(work / 'runs' / pair.name), base_options=base),
+                  ex.LocalExecutor(jobs=1, devices=[], threads_per_run=1, perform=Perform()), picks=picks).protocol()
     assert sorted(p.name for p in (tmp_path / 'w' / 'pair_1200i' / 'runs' / 'pair_1200i').iterdir()) == [
         'dfd_x10_s1.json', 'dfd_x10_s2.json', 'fitnet_x10_s1.json', 'fitnet_x10_s2.json', 'student_s1.json',
         'student_s2.json']
@@ -1037,20 +1052,20 @@ def test_compare_schedules_from_the_records_of_each_length(tmp_path, cli, capsys
     assert '| 300 iterations | fitnet | -1.75 (-2.00 to -1.50) | loses |' in text
     assert '| 1200 iterations | fitnet | -0.25 (-1.00 to +0.50) | within the spread |' in text
     assert (tmp_path / 'w' / 'pair' / 'pair_schedules.png').read_bytes()[:4] == b'\x89PNG'
-    with pytest.raises(bm.BenchmarkError, match=r'--compare-schedules: no record in .*pair_2400i matches'):
+    with pytest.raises(BenchmarkError, match=r'--compare-schedules: no record in .*pair_2400i matches'):
         cli.main(argv + ['--report-only', '--compare-schedules', '2400'])
     # 2400 iterations for DFD and the best other method only: the student's cell there is '-', not a value
     values.update({('fitnet', 2400): {1: 46.0, 2: 46.5}, ('dfd', 2400): {1: 47.0, 2: 46.0}})
     args = cli.parse_args(argv + ['--schedule', '2400', '--picks-from', str(tmp_path / 'w' / 'pair' / 'runs' / 'pair'),
                                   '--methods', 'fitnet', 'dfd'])
     s = cli.settings(args)
-    pair, rows = cli.make_pair(s, args)
+    pair, rows = make_pair(s), s.methods
     work = tmp_path / 'w' / pair.name
-    bm.Benchmark(pair, rows, s['seeds'], s['factors'], 0, bm.schedule_options(pair.student, 2400),
-                 bm.repo_path(str(teacher)), tid, str(work), str(work / 'runs' / pair.name),
-                 ex.LocalExecutor(jobs=1, devices=[], threads_per_run=1, perform=Perform()),
-                 bm.Metric('coco/bbox_mAP', 100),
-                 picks=bm.picks_from_records(s['picks_from'], rows, 0, s['factors'], 0, tid)).protocol()
+    Benchmark(pair, s, Teacher(repo_path(str(teacher)), tid),
+              RunSetup(work=str(work), records=str(work / 'runs' / pair.name),
+                       base_options=schedule_options(pair.student, 2400)),
+              ex.LocalExecutor(jobs=1, devices=[], threads_per_run=1, perform=Perform()),
+              picks=picks_from_records(s.picks_from, rows, 0, s.factors, 0, tid)).protocol()
     cli.main(argv + ['--report-only', '--compare-schedules', '1200', '2400'])
     capsys.readouterr()
     text = (tmp_path / 'w' / 'pair' / 'pair_schedules.md').read_text()
@@ -1058,7 +1073,7 @@ def test_compare_schedules_from_the_records_of_each_length(tmp_path, cli, capsys
     assert '| student | - | 10.50 ± 0.71 (n=2) | 20.50 ± 0.71 (n=2) | - |' in text
     assert '-: no record of the row at that length.' in text
     assert '| 2400 iterations | fitnet | +0.25 (-0.50 to +1.00) | within the spread |' in text
-    with pytest.raises(bm.BenchmarkError, match=r'--compare-schedules N \.\.\.: with --report-only'):
+    with pytest.raises(BenchmarkError, match=r'--compare-schedules N \.\.\.: with --report-only'):
         cli.main(argv + ['--compare-schedules', '1200'])
 
 
@@ -1077,18 +1092,17 @@ def test_a_presets_teacher_trains_with_its_thread_count_and_records_how(tmp_path
         (ckpt.parent / 'last_checkpoint').write_text(str(ckpt))
         return 1.0
 
-    monkeypatch.setattr(cli, 'run_logged', fake_train)
+    monkeypatch.setattr(teacher_module, 'run_logged', fake_train)
     preset = tmp_path / 'mine.py'
     preset.write_text(open(osp.join(ROOT, 'benchmarks', 'presets', 'bccd.py')).read() +
                       f'\nteacher_work_dir = {str(tmp_path / "teacher")!r}\n')
     args = cli.parse_args(['--preset', str(preset)])
     s = cli.settings(args)
-    assert s['teacher_threads'] == 1
-    pair, _ = cli.make_pair(s, args)
-    path = cli.teacher_checkpoint(s, args, pair, {'OMP_NUM_THREADS': '2', 'PATH': os.environ['PATH']},
-                                  str(tmp_path / 'w'))
+    assert s.teacher_threads == 1
+    pair = make_pair(s)
+    path = teacher_checkpoint(s, pair, {'OMP_NUM_THREADS': '2', 'PATH': os.environ['PATH']}, str(tmp_path / 'w'))
     assert path == str(tmp_path / 'teacher' / 'iter_1600.pth')
     assert len(trained) == 1 and trained[0][1] == '1' and 'teacher_retina-r18_1600i_bccd.py' in ' '.join(trained[0][0])
-    made = json.loads((tmp_path / 'teacher' / bm.PROVENANCE).read_text())
-    assert made['omp_num_threads'] == '1' and made['teacher_id'] == bm.weights_sha256(path) and not made['resumed']
-    assert cli.teacher_checkpoint(s, args, pair, {}, str(tmp_path / 'w')) == path and len(trained) == 1  # cached
+    made = json.loads((tmp_path / 'teacher' / PROVENANCE).read_text())
+    assert made['omp_num_threads'] == '1' and made['teacher_id'] == weights_sha256(path) and not made['resumed']
+    assert teacher_checkpoint(s, pair, {}, str(tmp_path / 'w')) == path and len(trained) == 1  # cached

@@ -111,7 +111,7 @@ def test_demo_task_end_to_end(task, tmp_path):
         assert 'inheriting' not in report  # widths differ: nothing inherited
         assert "DFD runs at its recipe's weights, the factor (x1) the held-out benchmark picked on val" in report
     if task == 'yolo':
-        from dfd_razor_tools.demo_tasks import TASKS, benchmark_has_picked
+        from dfd_razor_tools.cpu_pairs import TASKS, benchmark_has_picked
         picked = benchmark_has_picked(TASKS['yolo'])
         assert ('the held-out benchmark picked on val (benchmarks/bccd_yolo.md)' in report) == picked
         assert ('(the held-out benchmark, benchmarks/bccd_yolo.md, has not picked a weight' in report) != picked

@@ -181,7 +181,7 @@ def test_a_benchmark_run_stopped_mid_training_goes_on_from_its_checkpoint(tmp_pa
     """What a stopped benchmark (or a lost session) leaves behind: the run's work dir with the last of its periodic
     checkpoints. The next invocation's run goes on from it and ends with the weights and metric of a run never
     stopped."""
-    from dfd_razor_tools import executors
+    from dfd_razor_tools.benchmark import executors
     from dfd_razor_tools import run as runs
     monkeypatch.setattr(runs, '_stopping', threading.Event())
     opts = [o for o in SHORT if 'checkpoint' not in o] + ['train_cfg.max_iters=8', f'model.teacher_ckpt={teacher_ckpt}']

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from dfd_razor_tools import executors, run
+from dfd_razor_tools import run
+from dfd_razor_tools.benchmark import executors
 
 # A step that starts a child of its own (as tools/dist_train.sh does), writes both pids and waits.
 STEP = '''

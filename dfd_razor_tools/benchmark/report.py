@@ -1,24 +1,86 @@
-"""The benchmark's tables (``<name>.md``), diagnostics (``<name>_diagnostics.md``) and chart (``<name>.png``),
-written from a :class:`~dfd_razor_tools.benchmark.Benchmark`'s records after every finished run.
+"""The benchmark's tables, verdicts and charts, written from a
+:class:`~dfd_razor_tools.benchmark.protocol.Benchmark`'s records.
 
-The headline gives every row's mean +- std over the fresh seeds only, the reference method's paired difference to
-each other row seed by seed and its verdict (:func:`dfd_razor_tools.benchmark.verdict`); the seed that picked the
-weights appears in the sweep table only.
+- ``<name>.md``, ``<name>_diagnostics.md`` and ``<name>.png`` (:func:`write_report`, after every finished run): the
+  headline gives every row's mean +- std over the fresh seeds only, the reference method's paired difference to
+  each other row seed by seed and its verdict (:func:`verdict`); the seed that picked the weights appears in the
+  sweep table only.
+- ``<name>_schedules.md`` and ``.png`` (:func:`write_schedule_report`, ``tools/benchmark.py --compare-schedules``):
+  does a method's rank hold when the student trains longer? The shipped schedule's benchmark picks every row's
+  weight on its first seed; each longer one runs the rows at those picks (``--picks-from``) over the same fresh
+  seeds. Per length: every row's mean +- std over the fresh seeds, the best method other than the reference, the
+  controls and the variants (by that mean), and the reference's paired difference to it, seed by seed, with its
+  verdict. The chart: metric against length per row, and the reference-minus-best difference (mean, min to max)
+  against length.
+
+This module reads a benchmark and never imports the protocol that runs one (the annotations name it for type
+checkers only).
 """
 import collections
 import os
 import os.path as osp
 import statistics
-from typing import Dict, List, Optional
+from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from dfd_razor_tools.benchmark import CONTROLS, Benchmark, difference_cell, mean_std, run_name
+from dfd_razor_tools.benchmark.pair import CONTROLS
+from dfd_razor_tools.benchmark.records import Run, run_name
+from dfd_razor_tools.benchmark.weights import recipe_loss
+
+if TYPE_CHECKING:  # the protocol imports this module; a Benchmark only comes in as an argument
+    from dfd_razor_tools.benchmark.protocol import Benchmark
 
 
+# ---- verdicts -----------------------------------------------------------------------------------------------------
+def paired_differences(reference: Mapping[int, float], other: Mapping[int, float],
+                       seeds: Sequence[int]) -> Dict[int, float]:
+    """Seed by seed, reference minus other, over the ``seeds`` where both have a value."""
+    return {s: reference[s] - other[s] for s in seeds if s in reference and s in other}
+
+
+def verdict(differences: Sequence[float], seeds: int) -> str:
+    """The verdict of the reference against another row from their paired differences (reference - other, one per
+    fresh seed):
+
+    - ``'wins'``: every difference is above 0 (the reference scores higher on every fresh seed);
+    - ``'loses'``: every difference is below 0;
+    - ``'within the spread'``: the differences straddle 0 or one is exactly 0;
+    - ``'incomplete (k of n seeds)'``: fewer than ``seeds`` differences (a run missing or failed).
+
+    Under no true difference, with independent seeds, each sign is a coin toss: ``wins`` or ``loses`` then comes
+    up with probability 2 x 0.5^n (0.25 for 3 seeds); docs/benchmark.md says how to read it.
+    """
+    if len(differences) < seeds:
+        return f'incomplete ({len(differences)} of {seeds} seeds)'
+    if min(differences) > 0:
+        return 'wins'
+    if max(differences) < 0:
+        return 'loses'
+    return 'within the spread'
+
+
+def mean_std(values: Sequence[float]) -> str:
+    """``mean ± std (n=k)`` (sample std), ``v (n=1)``, or 'not run yet'."""
+    if not values:
+        return 'not run yet'
+    if len(values) == 1:
+        return f'{values[0]:.2f} (n=1)'
+    return f'{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f} (n={len(values)})'
+
+
+def difference_cell(differences: Mapping[int, float]) -> str:
+    """``mean (min to max)`` of paired differences, signed."""
+    if not differences:
+        return '-'
+    d = list(differences.values())
+    return f'{statistics.mean(d):+.2f} ({min(d):+.2f} to {max(d):+.2f})'
+
+
+# ---- the tables of one benchmark ------------------------------------------------------------------------
 def _seeds(seeds: List[int]) -> str:
     return ', '.join(map(str, seeds))
 
 
-def cell(bench: Benchmark, row: str, factor: Optional[float]) -> str:
+def cell(bench: 'Benchmark', row: str, factor: Optional[float]) -> str:
     """Mean +- std of a row at ``factor`` over the fresh seeds, with the count of failed runs."""
     if factor is None:
         return 'not run yet'
@@ -26,7 +88,7 @@ def cell(bench: Benchmark, row: str, factor: Optional[float]) -> str:
     return mean_std(list(bench.seed_values(row, factor).values())) + (f', {failed} failed' if failed else '')
 
 
-def weights_cell(bench: Benchmark, row: str, factor: Optional[float]) -> str:
+def weights_cell(bench: 'Benchmark', row: str, factor: Optional[float]) -> str:
     if row in CONTROLS:
         return '-'
     if factor is None:
@@ -34,7 +96,7 @@ def weights_cell(bench: Benchmark, row: str, factor: Optional[float]) -> str:
     return ', '.join(f'{k}={v * factor:.3g}' for k, v in bench.weights(row).items())
 
 
-def legend(bench: Benchmark, row: str) -> str:
+def legend(bench: 'Benchmark', row: str) -> str:
     """What a row trains, from the pair."""
     if row == 'student':
         return f'the student recipe alone, from scratch (`{bench.pair.student}`)'
@@ -47,14 +109,14 @@ def legend(bench: Benchmark, row: str) -> str:
     return f'`{bench.pair.recipe(row)}`, weight(s) {", ".join(bench.weights(row))}'
 
 
-def comparison_cells(bench: Benchmark, row: str, shipped: bool) -> List[str]:
+def comparison_cells(bench: 'Benchmark', row: str, shipped: bool) -> List[str]:
     if row == bench.reference or bench.reference not in bench.rows:
         return ['-', '-']
     diffs, word = bench.comparison(row, shipped)
     return [difference_cell(diffs), word]
 
 
-def headline(bench: Benchmark) -> List[str]:
+def headline(bench: 'Benchmark') -> List[str]:
     ref, label = bench.reference, bench.metric.label
     lines = ['| method | picked factor | picked weight(s) | ' + label + f' | {ref} - method, per seed | verdict |',
              '| --- | --- | --- | --- | --- | --- |']
@@ -71,7 +133,7 @@ def headline(bench: Benchmark) -> List[str]:
     return lines
 
 
-def shipped_table(bench: Benchmark) -> List[str]:
+def shipped_table(bench: 'Benchmark') -> List[str]:
     ref, label = bench.reference, bench.metric.label
     lines = [f'| method | shipped weight(s) | {label} | {ref} - method, per seed | verdict |',
              '| --- | --- | --- | --- | --- |']
@@ -84,7 +146,7 @@ def shipped_table(bench: Benchmark) -> List[str]:
     return lines
 
 
-def sweep_table(bench: Benchmark) -> List[str]:
+def sweep_table(bench: 'Benchmark') -> List[str]:
     first = bench.seeds[0]
     lines = ['| method | factor: metric (the picked one in bold) |', '| --- | --- |']
     for row in bench.rows:
@@ -102,7 +164,7 @@ def sweep_table(bench: Benchmark) -> List[str]:
     return lines
 
 
-def runs_table(bench: Benchmark) -> List[str]:
+def runs_table(bench: 'Benchmark') -> List[str]:
     extra = list(bench.metric.extra)
     lines = [f'| run | {bench.metric.key} | ' + ''.join(f'{k} | ' for k in extra) +
              's / iter | peak RSS (MiB) | wall (s) |', '| --- ' * (5 + len(extra)) + '|']
@@ -120,7 +182,7 @@ def runs_table(bench: Benchmark) -> List[str]:
     return lines
 
 
-def cost_line(bench: Benchmark) -> str:
+def cost_line(bench: 'Benchmark') -> str:
     """The finished runs' wall times. A run that went on from an interrupted one's checkpoint (``resumed_from``)
     measured only the part after it: it is counted, and left out of the sum and the mean."""
     finished = [r for r in bench.records.values() if r.get('status') == 'ok' and 'seconds' in r]
@@ -138,7 +200,7 @@ def cost_line(bench: Benchmark) -> str:
         'whole run).')
 
 
-def cpu_line(bench: Benchmark) -> str:
+def cpu_line(bench: 'Benchmark') -> str:
     """How many records each CPU made (``cpu`` of a record, written since 2026-12-06): a seeded run gives other
     numbers on another CPU, so a table whose runs come from several CPUs says so."""
     cpus = collections.Counter(r.get('cpu', 'not recorded') for r in bench.records.values())
@@ -147,7 +209,7 @@ def cpu_line(bench: Benchmark) -> str:
     return f'{head}: ' + ', '.join(f'{c}: {n}' for c, n in sorted(cpus.items(), key=lambda kv: -kv[1])) + '.'
 
 
-def write_report(bench: Benchmark, teacher: Dict, command: str, out_dir: str, how: str,
+def write_report(bench: 'Benchmark', teacher: Dict, command: str, out_dir: str, how: str,
                  elapsed: Optional[float], description: str = '') -> str:
     """Write ``<out_dir>/<name>.md``, ``<name>_diagnostics.md`` and ``<name>.png``; return the tables' path.
 
@@ -210,19 +272,17 @@ def write_report(bench: Benchmark, teacher: Dict, command: str, out_dir: str, ho
     return path
 
 
-def term_weight(bench: Benchmark, run, term: str) -> Optional[float]:
+def term_weight(bench: 'Benchmark', run: Run, term: str) -> Optional[float]:
     """The weight a logged distill term was multiplied by (to report it unweighted), from the loss's declaration;
     None for a control."""
     from dfd_razor.models.losses import term_weight as declared_term_weight
-
-    from dfd_razor_tools.benchmark import recipe_loss
     row, factor, _ = run
     if row in CONTROLS:
         return None
     return declared_term_weight(recipe_loss(bench.recipe(run)), term) * factor
 
 
-def write_diagnostics(bench: Benchmark, path: str) -> None:
+def write_diagnostics(bench: 'Benchmark', path: str) -> None:
     lines = [f'# {bench.pair.name}: diagnostics of every run', '',
              'Per distill term at the first, middle and last logged training iteration: the weighted value as '
              'logged and the unweighted value (weighted / weight); the whole distill loss over the task loss; for '
@@ -256,7 +316,7 @@ def write_diagnostics(bench: Benchmark, path: str) -> None:
         f.write('\n'.join(lines))
 
 
-def plot(bench: Benchmark, path: str, teacher: Dict) -> None:
+def plot(bench: 'Benchmark', path: str, teacher: Dict) -> None:
     """Bars: every row's mean +- std over the fresh seeds at its picked and at its shipped weight."""
     import matplotlib
     matplotlib.use('Agg')
@@ -285,3 +345,125 @@ def plot(bench: Benchmark, path: str, teacher: Dict) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
+
+
+# ---- the schedule comparison --------------------------------------------------------------------------------
+#: (schedule length, its benchmark), shortest first
+Lengths = Sequence[Tuple[int, 'Benchmark']]
+
+
+def row_values(bench: 'Benchmark', row: str) -> Dict[int, float]:
+    """Seed -> metric of a row at its picked weight over the fresh seeds."""
+    return bench.seed_values(row, bench.picked(row))
+
+
+def best_other(bench: 'Benchmark') -> Optional[str]:
+    """The method with the highest mean over the fresh seeds, other than the reference, the controls and the
+    variants (a method's recipe with fixed options: the reference's own ablations, in the presets), None when no
+    such row has a value; a row with fewer seeds than another still counts by its mean."""
+    means = {r: statistics.mean(v.values()) for r in bench.rows
+             if r != bench.reference and r not in CONTROLS and not bench.is_variant(r) and (v := row_values(bench, r))}
+    return max(means, key=lambda r: (means[r], r)) if means else None
+
+
+def reference_gap(bench: 'Benchmark') -> Tuple[Optional[str], Dict[int, float], str]:
+    """The best other row, the reference's paired differences to it and the verdict."""
+    best = best_other(bench)
+    if best is None:
+        return None, {}, '-'
+    diffs = paired_differences(row_values(bench, bench.reference), row_values(bench, best), bench.fresh)
+    return best, diffs, verdict(list(diffs.values()), len(bench.fresh))
+
+
+def schedule_tables(lengths: Lengths, unit: str) -> List[str]:
+    """The markdown tables: rows by length, then the reference against the best other row at each length."""
+    first = lengths[0][1]
+    ref = first.reference
+    head = ' | '.join(f'{n} {unit}' for n, _ in lengths)
+    lines = [f'| method | picked factor | {head} |', '| --- ' * (2 + len(lengths)) + '|']
+    missing = False
+    for row in first.rows:
+        picked = '-' if row in CONTROLS else f'{first.picked(row):g}' if first.picked(row) is not None else '-'
+        cells = [mean_std(list(row_values(b, row).values())) if row_values(b, row) or i == 0 else '-'
+                 for i, (_, b) in enumerate(lengths)]
+        missing = missing or '-' in cells
+        lines.append(f'| {row} | {picked} | ' + ' | '.join(cells) + ' |')
+    if missing:  # a longer schedule may run only some rows (the reference and the best other one)
+        lines += ['', '-: no record of the row at that length.']
+    lines += ['', f'| length | best other method (by mean) | {ref} - best, per seed | verdict |',
+              '| --- | --- | --- | --- |']
+    for n, bench in lengths:
+        best, diffs, word = reference_gap(bench)
+        lines.append(f'| {n} {unit} | {best or "-"} | {difference_cell(diffs)} | {word} |')
+    return lines
+
+
+def plot_schedules(lengths: Lengths, path: str, label: str, unit: str) -> None:
+    """Left: each row's mean +- std against length; right: reference minus the best other row (mean, min to max)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    xs = [n for n, _ in lengths]
+    first = lengths[0][1]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw=dict(width_ratios=[3, 2]))
+    for row in first.rows:
+        points = [(n, list(row_values(b, row).values())) for n, b in lengths]
+        points = [(n, v) for n, v in points if v]
+        if not points:
+            continue
+        left.errorbar([n for n, _ in points], [statistics.mean(v) for _, v in points],
+                      yerr=[statistics.stdev(v) if len(v) > 1 else 0.0 for _, v in points], marker='o', capsize=3,
+                      lw=2.5 if row == first.reference else 1.2, label=row)
+    left.set_xticks(xs, [str(n) for n in xs])
+    left.set_xlabel(f'student schedule ({unit})')
+    left.set_ylabel(label)
+    left.legend(fontsize=8)
+    gaps = [(n, reference_gap(b)) for n, b in lengths]
+    gaps = [(n, best, list(d.values())) for n, (best, d, _) in gaps if d]
+    if gaps:
+        means = [statistics.mean(d) for _, _, d in gaps]
+        right.errorbar([n for n, _, _ in gaps], means,
+                       yerr=[[m - min(d) for m, (_, _, d) in zip(means, gaps)],
+                             [max(d) - m for m, (_, _, d) in zip(means, gaps)]], marker='o', capsize=3)
+        for (n, best, _), m in zip(gaps, means):
+            right.annotate(best, (n, m), textcoords='offset points', xytext=(5, 5), fontsize=8)
+    right.axhline(0, color='k', lw=0.8)
+    right.set_xticks(xs, [str(n) for n in xs])
+    right.set_xlabel(f'student schedule ({unit})')
+    right.set_ylabel(f'{first.reference} - best other (mean, min to max)')
+    fig.suptitle(f'{first.pair.name}: fresh seeds {", ".join(map(str, first.fresh))}', fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def write_schedule_report(lengths: Lengths, out_dir: str, label: str, unit: str, command: str) -> str:
+    """Write ``<out_dir>/<name>_schedules.md`` and ``.png`` (name: the shortest length's pair); return the path.
+
+    Raises:
+        ValueError: Fewer than two lengths, or benchmarks whose fresh seeds or rows differ.
+    """
+    if len(lengths) < 2:
+        raise ValueError('a schedule comparison needs at least two lengths')
+    first = lengths[0][1]
+    for n, bench in lengths[1:]:
+        if bench.fresh != first.fresh or bench.rows != first.rows:
+            raise ValueError(f'{bench.pair.name} ({n} {unit}): rows {bench.rows} and fresh seeds {bench.fresh}, the '
+                             f'shortest schedule\'s are {first.rows} and {first.fresh}')
+    name = first.pair.name
+    lines = [f'# {name}: methods against the student\'s schedule', '',
+             f'{label}. Every row at the weight the {lengths[0][0]}-{unit} sweep picked on seed {first.seeds[0]}, the '
+             f'same at every length; each mean over the fresh seeds {", ".join(map(str, first.fresh))} (the same for '
+             f'every row and length). The reference is {first.reference}; "best other" is the method other than it, '
+             'the controls and the variants with the highest mean at that length, and the difference is paired seed '
+             'by seed, as mean (min to max), with the verdict of docs/benchmark.md.', '']
+    lines += schedule_tables(lengths, unit)
+    lines += ['', f'![schedules]({name}_schedules.png)', '',
+              'Tables of each length: ' + ', '.join(f'[{b.pair.name}.md]({b.pair.name}.md)' for _, b in lengths) +
+              f'. Command: `{command}`.', '']
+    os.makedirs(out_dir, exist_ok=True)
+    path = osp.join(out_dir, f'{name}_schedules.md')
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines))
+    plot_schedules(lengths, osp.join(out_dir, f'{name}_schedules.png'), label, unit)
+    return path

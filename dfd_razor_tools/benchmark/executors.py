@@ -19,6 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
+from dfd_razor_tools.benchmark.records import cpu_model, write_record
+from dfd_razor_tools.paths import repo_path
 from dfd_razor_tools.run import RunFailed, read_metric, run_recipe
 
 Done = Callable[['RunSpec', Dict], None]
@@ -59,20 +61,6 @@ class RunSpec:
     checkpoint_every: int = 0
 
 
-def write_record(path: str, record: Mapping) -> None:
-    """Write a record atomically (a reader on another machine never sees half a file)."""
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    tmp = f'{path}.{socket.gethostname()}.{os.getpid()}.{threading.get_ident()}.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(record, f, indent=1)
-    os.replace(tmp, path)
-
-
-def _shown(path: str) -> str:
-    from dfd_razor_tools.benchmark import repo_path
-    return repo_path(path)
-
-
 def perform(spec: RunSpec, env: Optional[Mapping[str, str]] = None) -> Dict:
     """Train and test one run, read its metric and diagnostics, write its record and return it.
 
@@ -86,7 +74,7 @@ def perform(spec: RunSpec, env: Optional[Mapping[str, str]] = None) -> Dict:
     """
     full_env = dict(os.environ, **spec.env, **dict(env or {}))
     start = time.time()
-    record: Dict[str, Any] = dict(recipe=spec.recipe, log=_shown(osp.join(spec.work_dir, 'train.log')))
+    record: Dict[str, Any] = dict(recipe=spec.recipe, log=repo_path(osp.join(spec.work_dir, 'train.log')))
     try:
         result = run_recipe(spec.recipe, spec.work_dir, spec.options, env=full_env, processes=spec.processes,
                             reuse_training=True, checkpoint_every=spec.checkpoint_every)
@@ -98,10 +86,10 @@ def perform(spec: RunSpec, env: Optional[Mapping[str, str]] = None) -> Dict:
                       extra={k: metrics.get(k, 0.0) * s for k, s in spec.extra.items()},
                       seconds=result.train_seconds + result.test_seconds, diagnostics=diagnostics(spec.work_dir))
     except RunFailed as e:
-        record.update(log=_shown(e.log), status='failed', error=str(e))
+        record.update(log=repo_path(e.log), status='failed', error=str(e))
     except KeyError as e:  # MetricMissing: a --metric the evaluation does not report
         record.update(status='failed', error=str(e))
-    from dfd_razor_tools.benchmark import cpu_model  # the CPU matters: runs pair only with their teacher's CPU
+    # the CPU matters: runs pair only with their teacher's CPU
     record.update(host=socket.gethostname(), cpu=cpu_model(), started=start, finished=time.time(),
                   devices=full_env.get('CUDA_VISIBLE_DEVICES', ''), options=list(spec.options),
                   teacher_id=spec.teacher_id)

@@ -1,4 +1,4 @@
-"""dfd_razor_tools.demo_tasks: the CPU demo tasks' recipes and metric reading."""
+"""dfd_razor_tools.cpu_pairs: the built-in CPU pairs' recipes and metric reading."""
 import json
 import os
 import os.path as osp
@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from dfd_razor_tools.demo_tasks import TASKS, benchmark_has_picked, dfd_weight_options, read_metric, recipe
+from dfd_razor_tools.cpu_pairs import TASKS, benchmark_has_picked, dfd_weight_options, read_metric, recipe
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -46,7 +46,7 @@ def test_read_metric(tmp_path, capsys):
 
 
 def test_benchmark_pairs_and_demo_tasks():
-    from dfd_razor_tools.demo_tasks import DEMO_TASKS
+    from dfd_razor_tools.cpu_pairs import DEMO_TASKS
     assert DEMO_TASKS == ['det', 'pose', 'seg', 'yolo']
     assert recipe(TASKS['bccd'], 'teacher') == 'recipes/cpu_demo/teacher_retina-r18_1600i_bccd.py'
     assert recipe(TASKS['bccd'], 'pkd') == 'recipes/cpu_demo/pkd_fpn_retina-r18_retina-r18q_300i_bccd.py'
@@ -62,7 +62,7 @@ def test_benchmark_pairs_and_demo_tasks():
 
 def test_demo_dfd_weight_is_the_benchmarks_pick():
     """The demo's DFD factor is the one tools/benchmark.py's protocol picks from the committed seed-0 sweep."""
-    from dfd_razor_tools import benchmark as bench
+    from dfd_razor_tools.benchmark import sweep as bench
     for task in ('det', 'seg', 'yolo'):
         runs = osp.join(ROOT, 'benchmarks', 'runs', TASKS[task]['benchmark'])
         sweep = {}
@@ -83,7 +83,8 @@ def test_demo_dfd_weight_is_the_benchmarks_pick():
 
 
 def test_teacher_state_reuses_only_a_finished_schedule(tmp_path):
-    from dfd_razor_tools.demo_tasks import schedule_length, teacher_state
+    from dfd_razor_tools.benchmark.teacher import teacher_state
+    from dfd_razor_tools.schedule import schedule_length
     assert schedule_length(recipe(TASKS['det'], 'teacher')) == 800
     assert schedule_length(recipe(TASKS['bccd'], 'teacher')) == 1600
     assert schedule_length(recipe(TASKS['det'], 'teacher'), ['train_cfg.max_iters=2', 'randomness.seed=3']) == 2
