@@ -23,7 +23,7 @@ from dfd_razor_tools.benchmark.records import TEACHER_RECORD, parse_run_name
 from dfd_razor_tools.benchmark.settings import load_preset, make_pair
 from dfd_razor_tools.benchmark.teacher import Teacher
 from dfd_razor_tools.paths import absolute, repo_path
-from dfd_razor_tools.schedule import schedule_length
+from dfd_razor_tools.schedule import schedule_length, schedule_options
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -36,6 +36,10 @@ FIRST_CAMVID_ROWS = [r for r in FIRST_BCCD_ROWS if r != 'inherit']
 # Rows whose records lie beside a protocol's without being rows of its table: issue 40's DFD variants, a partial
 # sweep on seed 0 beside the first protocol's records (read with --methods naming them)
 EXTRA_ROWS = {'bccd_2026-11-27': ['dfd_res', 'dfd_warm', 'dfd_res_norm']}
+# issue 40's weight-schedule study: every method at the 300-iteration pick (x10) with three schedules, and dfd_res
+WSCHED_ROWS = [f'{m}{k}' for m in ('dfd', 'cwd', 'fitnet', 'pkd', 'mgd') for k in ('', '_cos', '_stop')] + ['dfd_res']
+WSCHED_ARGS = ['--preset', 'bccd', '--name', 'bccd_2026-11-27_1200i_wsched', '--schedule', '1200', '--factors', '10',
+               '--max-extend', '0', '--seeds', '0', '1', '2', '3', '--methods'] + WSCHED_ROWS
 # records name -> (the tool's arguments that read them, how many records at least)
 RECORDS = {'bccd_2026-11-27': (['--preset', 'bccd', '--name', 'bccd_2026-11-27', '--methods'] + FIRST_BCCD_ROWS, 79),
            'camvid_2026-11-27': (['--preset', 'camvid', '--name', 'camvid_2026-11-27', '--methods'] + FIRST_CAMVID_ROWS,
@@ -44,7 +48,9 @@ RECORDS = {'bccd_2026-11-27': (['--preset', 'bccd', '--name', 'bccd_2026-11-27',
            # the rerun with the teacher retrained on one thread (AMD EPYC, 2026-12-06)
            'camvid': (['--preset', 'camvid'], 77),
            # restarted with a teacher trained on one thread on an AMD EPYC (2026-12-06), complete the same day
-           'bccd_yolo': (['--preset', 'bccd_yolo'], 45)}
+           'bccd_yolo': (['--preset', 'bccd_yolo'], 45),
+           # issue 40's weight-schedule study, chosen on seed 0 at 1200 iterations (benchmarks/weight_schedules.md)
+           'bccd_2026-11-27_1200i_wsched': (WSCHED_ARGS, 2)}
 
 
 def preset_benchmark(name, records, extra_rows=()):
@@ -58,7 +64,9 @@ def preset_benchmark(name, records, extra_rows=()):
     # the one teacher of the distilled runs (the student alone's records say ''), as teacher.json names it
     teacher_id = json.load(open(osp.join(runs, TEACHER_RECORD)))['teacher_id']
     assert ids <= {'', teacher_id}
-    return Benchmark(pair, s, Teacher(repo_path(teacher), teacher_id), RunSetup(work='/nonexistent', records=records))
+    base = (schedule_options(pair.student, s.schedule) if s.schedule else []) + list(s.cfg_options)  # as the tool's
+    return Benchmark(pair, s, Teacher(repo_path(teacher), teacher_id),
+                     RunSetup(work='/nonexistent', records=records, base_options=base))
 
 
 @pytest.mark.parametrize('name', sorted(RECORDS))
