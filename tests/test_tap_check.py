@@ -9,6 +9,7 @@ from torch import nn
 import dfd_razor  # noqa: F401
 from dfd_razor.doctor import diagnose
 from dfd_razor.tap_check import DEPTH_GAP, TapPair, stage_depth, trace_modules
+from test_doctor import _ToyAlgorithm
 
 
 class _Net(nn.Module):
@@ -25,12 +26,12 @@ class _Net(nn.Module):
         return self.head(self.neck(self.backbone(x)))
 
 
-class _Algorithm(nn.Module):
-    """A student, a frozen teacher and a distiller with one CWD loss between ``student_tap`` and ``teacher_tap``."""
+class _Algorithm(_ToyAlgorithm):
+    """test_doctor's toy algorithm: one CWD loss between ``student_tap`` and ``teacher_tap`` of two _Net."""
 
     def __init__(self, student_tap: str, teacher_tap: str, student_channels: int = 8, strides=(2, 2, 2, 2),
                  connector: bool = False) -> None:
-        super().__init__()
+        nn.Module.__init__(self)
         self.student, self.teacher = _Net(student_channels, strides), _Net(8, strides)
         self.teacher.requires_grad_(False)
         preds_s = dict(from_student=True, recorder='feat')
@@ -51,16 +52,10 @@ class _Algorithm(nn.Module):
         self.distiller.prepare_from_teacher(self.teacher)
 
     def forward(self, inputs: torch.Tensor, data_samples=None, mode: str = 'loss') -> dict:
-        with self.distiller.teacher_recorders, torch.no_grad():
-            self.teacher(inputs)
-        with self.distiller.student_recorders:
-            out = self.student(inputs)
-        losses = {'loss_task': out.pow(2).mean()}
         try:
-            losses.update({f'distill.{k}': v for k, v in self.distiller.compute_distill_losses().items()})
-        except ValueError:  # a pair whose maps the loss cannot compare: the doctor is run on the record alone
-            pass
-        return losses
+            return super().forward(inputs, data_samples, mode)
+        except ValueError:  # maps the loss cannot compare: the doctor reads the recorded ones alone
+            return {'loss_task': self.student(inputs).pow(2).mean()}
 
 
 def report(*args, **kwargs):
